@@ -1,0 +1,28 @@
+# Every target sets itself up: on a fresh machine with only Node/npm, `make run`
+# and `make test` install Bun 1.4.5 and the locked dependencies first.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(PATH)
+ARGS ?=
+
+.PHONY: setup run test build bench typecheck clean
+
+setup:
+	@./scripts/ensure-tools.sh
+
+run: setup
+	bun src/main.ts local $(ARGS)
+
+test: setup
+	bun test $(ARGS)
+
+build: setup
+	bun build --compile --minify --sourcemap src/main.ts --outfile dist/eirini
+
+bench: build
+	bun scripts/bench/run-all.ts $(ARGS)
+
+typecheck: setup
+	bunx tsc --noEmit -p .
+
+clean:
+	rm -rf dist

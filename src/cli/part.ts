@@ -1,0 +1,30 @@
+import type { Server } from "bun";
+import type { Hono } from "hono";
+import type { Config } from "../config/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { Store } from "../store/index.ts";
+
+/** What every part gets from the appliance when it is wired in. */
+export interface PartContext {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  tokenKey: string;
+  /** The appliance's own base URL once listening (e.g. http://127.0.0.1:7080). */
+  baseUrl: () => string;
+}
+
+/**
+ * A part as the appliance runs it: optional HTTP routes merged into the one
+ * server, an optional front-door handler that may claim a request before the
+ * API (the router does this by Host), and a start/stop lifecycle.
+ */
+export interface AppliancePart {
+  name: string;
+  routes?: Hono;
+  /** Return a Response (or promise) to claim the request, undefined to pass. */
+  frontDoor?: (req: Request, server: Server<unknown>) => Response | Promise<Response> | undefined;
+  websocket?: Bun.WebSocketHandler<unknown>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}

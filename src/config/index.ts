@@ -1,0 +1,7 @@
+/**
+ * Configuration contract: one zod schema (`ConfigSchema`), loaded as
+ * defaults < config file (YAML/JSON) < `EIRINI_*` env < command-line flags.
+ * Invalid input raises `ConfigError` naming the field.
+ */
+export { ConfigSchema, type Config, type ConfigInput } from "./schema.ts";
+export { loadConfig, mergeConfig, configFromEnv, ConfigError, type LoadConfigInput } from "./load.ts";

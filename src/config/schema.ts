@@ -1,0 +1,66 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+
+/** One schema for all appliance configuration; every section has working defaults. */
+export const ConfigSchema = z.object({
+  dataDir: z.string().min(1).default(join(homedir(), ".eirini")),
+  host: z.string().min(1).default("127.0.0.1"),
+  port: port.default(7080),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  logFormat: z.enum(["text", "json"]).default("text"),
+  backend: z.enum(["local", "kube"]).default("local"),
+  /** How long shutdown waits for in-flight requests before closing anyway. */
+  shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+  registry: z
+    .object({
+      maxUploadBytes: z.number().int().positive().default(8 * 1024 ** 3),
+      maxManifestBytes: z.number().int().positive().default(4 * 1024 ** 2),
+      anonymousPull: z.boolean().default(false),
+      gcIntervalSec: z.number().int().nonnegative().default(3600),
+      uploadExpirySec: z.number().int().positive().default(24 * 3600),
+    })
+    .prefault({}),
+  staging: z
+    .object({
+      timeoutMs: z.number().int().positive().default(15 * 60_000),
+      maxPackageBytes: z.number().int().positive().default(1024 ** 3),
+      defaultStack: z.string().min(1).default("cflinuxfs4"),
+    })
+    .prefault({}),
+  cells: z
+    .object({
+      count: z.number().int().min(1).max(10_000).default(1),
+      memoryMb: z.number().int().positive().default(16 * 1024),
+      diskMb: z.number().int().positive().default(64 * 1024),
+      maxInstances: z.number().int().positive().default(256),
+      placementTags: z.array(z.string()).default([]),
+      binPackWeight: z.number().min(0).default(0),
+    })
+    .prefault({}),
+  router: z
+    .object({
+      domain: z.string().min(1).default("apps.localhost"),
+    })
+    .prefault({}),
+  sink: z
+    .object({
+      fullPassIntervalMs: z.number().int().positive().default(30_000),
+      concurrency: z.number().int().positive().default(16),
+    })
+    .prefault({}),
+  kube: z
+    .object({
+      kubeconfig: z.string().optional(),
+      context: z.string().optional(),
+      namespace: z.string().default("eirini"),
+      registryAddress: z.string().optional(),
+      ingressClass: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/** Diego/Eirini instance states (DESIGN.md 3). */
+export const InstanceState = z.enum(["UNCLAIMED", "CLAIMED", "RUNNING", "CRASHED", "UNKNOWN"]);
+export type InstanceState = z.infer<typeof InstanceState>;
+
+export const Instance = z.object({
+  index: z.number().int().nonnegative(),
+  /** Unix seconds of the last state change, as Eirini reports it. */
+  since: z.number().int().nonnegative(),
+  state: InstanceState,
+  placement_error: z.string().default(""),
+  crash_count: z.number().int().nonnegative().default(0),
+  crash_reason: z.string().default(""),
+  host: z.string().default(""),
+  port: z.number().int().nonnegative().default(0),
+  instance_guid: z.string().default(""),
+  cell: z.string().default(""),
+});
+export type Instance = z.infer<typeof Instance>;
+
+/** Body of `GET /apps/:process_guid/:version/instances`. */
+export const InstancesResponse = z.object({
+  process_guid: z.string(),
+  instances: z.array(Instance),
+  error: z.string().default(""),
+});
+export type InstancesResponse = z.infer<typeof InstancesResponse>;

@@ -1,0 +1,51 @@
+/**
+ * State store contract: the appliance's memory on disk under the data
+ * directory. `openStore(dataDir)` opens SQLite (WAL, foreign keys, busy
+ * timeout, embedded numbered migrations) and the content-addressed blob store,
+ * and hands out one small repository per aggregate. One writer: the appliance
+ * process. Secrets live beside it with mode 0600.
+ */
+import type { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { BlobStore } from "./blobs.ts";
+import { openDatabase } from "./database.ts";
+import { SettingsRepo } from "./settings.ts";
+import { UserRepo } from "./users.ts";
+
+export { BlobStore, assertDigest, type PutOptions, type PutResult } from "./blobs.ts";
+export { StoreError, DigestMismatchError, InvalidDigestError, SizeLimitError } from "./errors.ts";
+export { openDatabase, prepareDataDir, DB_FILE } from "./database.ts";
+export { migrate, schemaVersion, type Migration } from "./migrate.ts";
+export { migrations } from "./migrations/index.ts";
+export { writeFileAtomic, fsyncDir } from "./atomic-file.ts";
+export { loadOrCreateSecret, randomSecret, randomPassword } from "./secrets.ts";
+export { UserRepo, type User } from "./users.ts";
+export { SettingsRepo } from "./settings.ts";
+
+export interface Store {
+  readonly dataDir: string;
+  readonly db: Database;
+  readonly blobs: BlobStore;
+  readonly users: UserRepo;
+  readonly settings: SettingsRepo;
+  close(): void;
+}
+
+/** Opens the database and blob store in `dataDir`; throws StoreError with one clear line. */
+export function openStore(dataDir: string): Store {
+  const db = openDatabase(dataDir);
+  const blobs = new BlobStore(join(dataDir, "blobs"));
+  let closed = false;
+  return {
+    dataDir,
+    db,
+    blobs,
+    users: new UserRepo(db),
+    settings: new SettingsRepo(db),
+    close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
