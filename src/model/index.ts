@@ -9,3 +9,4 @@ export * from "./task.ts";
 export * from "./staging.ts";
 export * from "./droplet.ts";
 export * from "./events.ts";
+export * from "./logs.ts";

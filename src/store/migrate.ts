@@ -13,25 +13,28 @@ export function schemaVersion(db: Database): number {
 }
 
 /**
- * Applies pending migrations in one transaction and records the schema version.
- * A crash mid-way rolls the whole batch back, so the next start retries cleanly.
- * Refuses a database written by a newer binary.
+ * Applies every migration not yet recorded, in version order, in one
+ * transaction, and records the schema version. A crash mid-way rolls the whole
+ * batch back, so the next start retries cleanly. Refuses a database that holds
+ * a migration this binary does not know (written by a newer eirini).
  */
 export function migrate(db: Database, migrations: readonly Migration[]): { from: number; to: number } {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   sorted.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration list is not numbered 1..n (found ${m.version} at position ${i + 1})`);
+    if (i > 0 && sorted[i - 1]!.version === m.version) throw new Error(`two migrations share version ${m.version}`);
   });
-  const latest = sorted.length;
+  const latest = sorted.at(-1)?.version ?? 0;
   const from = schemaVersion(db);
   if (from > latest) {
     throw new StoreError(`database schema version ${from} is newer than this eirini supports (${latest}); use a newer eirini binary`);
   }
-  if (from === latest) return { from, to: latest };
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  const applied = new Set((db.query("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version));
+  const pending = sorted.filter((m) => !applied.has(m.version));
+  if (pending.length === 0) return { from, to: from };
   const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
   db.transaction(() => {
-    for (const m of sorted.slice(from)) {
+    for (const m of pending) {
       db.exec(m.sql);
       record.run(m.version, m.name, new Date().toISOString());
     }
