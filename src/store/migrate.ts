@@ -35,7 +35,7 @@ export function migrate(db: Database, migrations: readonly Migration[]): { from:
   const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
   db.transaction(() => {
     for (const m of pending) {
-      db.exec(m.sql);
+      if (m.sql.trim()) db.exec(m.sql);
       record.run(m.version, m.name, new Date().toISOString());
     }
     db.exec(`PRAGMA user_version = ${latest}`);
