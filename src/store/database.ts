@@ -16,6 +16,7 @@ export function prepareDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (err) {
+    if (errCode(err) === "EEXIST") throw new StoreError(`data directory ${dataDir} is not a directory`, { cause: err });
     throw new StoreError(`data directory ${dataDir} cannot be created (${errCode(err)})`, { cause: err });
   }
   try {

@@ -7,6 +7,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
+import { AppLogStore } from "./app-logs.ts";
 import { BlobStore } from "./blobs.ts";
 import { openDatabase } from "./database.ts";
 import { SettingsRepo } from "./settings.ts";
@@ -21,6 +22,7 @@ export { writeFileAtomic, fsyncDir } from "./atomic-file.ts";
 export { loadOrCreateSecret, randomSecret, randomPassword } from "./secrets.ts";
 export { UserRepo, type User } from "./users.ts";
 export { SettingsRepo } from "./settings.ts";
+export { AppLogStore, type LogQuery, type StoredLogLine, type AppLogStoreOptions } from "./app-logs.ts";
 
 export interface Store {
   readonly dataDir: string;
@@ -28,6 +30,8 @@ export interface Store {
   readonly blobs: BlobStore;
   readonly users: UserRepo;
   readonly settings: SettingsRepo;
+  /** App and staging log lines (log-cache), bounded per app, with live subscribers. */
+  readonly logs: AppLogStore;
   close(): void;
 }
 
@@ -35,6 +39,7 @@ export interface Store {
 export function openStore(dataDir: string): Store {
   const db = openDatabase(dataDir);
   const blobs = new BlobStore(join(dataDir, "blobs"));
+  const logs = new AppLogStore(db);
   let closed = false;
   return {
     dataDir,
@@ -42,9 +47,11 @@ export function openStore(dataDir: string): Store {
     blobs,
     users: new UserRepo(db),
     settings: new SettingsRepo(db),
+    logs,
     close() {
       if (closed) return;
       closed = true;
+      logs.close();
       db.close();
     },
   };
