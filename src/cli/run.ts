@@ -46,7 +46,9 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[] = al
     try {
       parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new UsageError((err as Error).message.split("\n")[0]!.replace(/^TypeError \[[A-Z_]+\]: /, ""), { cause: err });
+      // node:util appends advice about positionals that does not apply to our commands.
+      const msg = (err as Error).message.split("\n")[0]!.split(". To specify a positional")[0]!;
+      throw new UsageError(msg, { cause: err });
     }
     const { min, max } = cmd.positionals ?? { min: 0, max: Infinity };
     if (parsed.positionals.length < min) throw new UsageError(`missing argument`);
