@@ -38,6 +38,7 @@ export class Sink {
   private timer: ReturnType<typeof setInterval> | undefined;
   private unsubscribe: (() => void)[] = [];
   private passing: Promise<number> | undefined;
+  private rerun: Promise<number> | undefined;
 
   constructor(private readonly opts: SinkOptions) {
     this.prepare = opts.prepare ?? (async (lrp) => lrp);
@@ -78,10 +79,19 @@ export class Sink {
   /**
    * Compares the whole desired list with the backend's list and enqueues each
    * process whose stamp differs, is missing or is extra. Resolves to how many
-   * were enqueued. Concurrent calls share one pass.
+   * were enqueued. A call made while a pass runs gets one more pass after it
+   * (the running one may have read the desired state before the change);
+   * any number of such calls share that one.
    */
   fullPass(): Promise<number> {
-    return (this.passing ??= this.diff().finally(() => (this.passing = undefined)));
+    if (!this.passing) {
+      this.passing = this.diff().finally(() => (this.passing = undefined));
+      return this.passing;
+    }
+    return (this.rerun ??= this.passing.then(() => {
+      this.rerun = undefined;
+      return this.fullPass();
+    }));
   }
 
   /** Resolves when no convergence work is queued or running. */
