@@ -1,7 +1,34 @@
 import type { Command } from "../command.ts";
+import { appCommand, appsCommand } from "./client-apps.ts";
+import { envCommand, setEnvCommand, unsetEnvCommand } from "./client-env.ts";
+import { deleteCommand, restartCommand, startCommand, stopCommand } from "./client-lifecycle.ts";
+import { loginCommand } from "./client-login.ts";
+import { logsCommand } from "./client-logs.ts";
+import { pushCommand } from "./client-push.ts";
+import { scaleCommand } from "./client-scale.ts";
+import { runTaskCommand } from "./client-task.ts";
 import { inClusterCommand } from "./in-cluster.ts";
 import { localCommand } from "./local.ts";
 import { versionCommand } from "./version.ts";
 
 /** Every `eirini` subcommand, in the order `eirini --help` lists them. */
-export const commands: Command[] = [localCommand, inClusterCommand, versionCommand];
+export const commands: Command[] = [
+  localCommand,
+  inClusterCommand,
+  versionCommand,
+  // Client commands: talk to a CF V3 API over HTTP like any client.
+  loginCommand,
+  pushCommand,
+  appsCommand,
+  appCommand,
+  scaleCommand,
+  startCommand,
+  stopCommand,
+  restartCommand,
+  deleteCommand,
+  logsCommand,
+  envCommand,
+  setEnvCommand,
+  unsetEnvCommand,
+  runTaskCommand,
+];
