@@ -1,0 +1,160 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { parseBasicAuth, parseBearer, signJwt, TokenError, verifyJwt } from "../auth/index.ts";
+import type { UserRepo } from "../store/index.ts";
+import { OciError } from "./errors.ts";
+
+export const SERVICE = "eirini-registry";
+const ISSUER = "eirini";
+
+/** One grant in the Docker token format: `repository:<name>:pull,push`. */
+export interface Access {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+/** Who is calling and what their credentials allow. */
+export interface Principal {
+  subject: string;
+  push: boolean;
+  pull: boolean;
+  catalog: boolean;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface RegistryAuthOptions {
+  users: UserRepo;
+  /** The pull-only account the Kubernetes backend puts into image pull secrets. */
+  pull: Credentials;
+  /** Signing key for bearer tokens (derived from the appliance key for "registry"). */
+  key: string;
+  anonymousPull: boolean;
+  tokenTtlSec?: number;
+  nowMs?: () => number;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest();
+const BASIC_CACHE_MS = 5 * 60_000;
+const BASIC_CACHE_MAX = 1024;
+
+/** Parses `type:name:actions`; the name may not hold `:` but the type may carry a `(class)`. */
+export function parseScope(scope: string): Access | null {
+  const first = scope.indexOf(":");
+  const last = scope.lastIndexOf(":");
+  if (first <= 0 || last === first) return null;
+  const type = scope.slice(0, first).replace(/\(.*\)$/, "");
+  const name = scope.slice(first + 1, last);
+  const actions = scope.slice(last + 1).split(",").filter(Boolean);
+  return name ? { type, name, actions } : null;
+}
+
+/**
+ * Registry authentication: Basic credentials (store users by scope, plus the
+ * pull-only account) and bearer tokens issued by `/v2/token`. Verified Basic
+ * headers are remembered briefly by hash, so a pull does not pay for an
+ * argon2 check on every request; failures are never cached.
+ */
+export class RegistryAuth {
+  private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
+  private readonly pullUser: Buffer;
+  private readonly pullPass: Buffer;
+  private readonly now: () => number;
+  readonly tokenTtlSec: number;
+
+  constructor(private readonly opts: RegistryAuthOptions) {
+    this.now = opts.nowMs ?? Date.now;
+    this.tokenTtlSec = opts.tokenTtlSec ?? 900;
+    this.pullUser = sha256(opts.pull.username);
+    this.pullPass = sha256(opts.pull.password);
+  }
+
+  /** The actions `principal` may take on a resource (a subset of what was asked for). */
+  grant(principal: Principal | null, want: Access): string[] {
+    const asked = want.actions.includes("*") ? ["pull", "push", "delete", "*"] : want.actions;
+    if (want.type === "registry" && want.name === "catalog") return principal?.catalog ? asked.filter((a) => a === "*") : [];
+    if (want.type !== "repository") return [];
+    return asked.filter((a) => {
+      if (a === "pull") return principal ? principal.pull : this.opts.anonymousPull;
+      if (a === "push" || a === "delete" || a === "*") return !!principal?.push;
+      return false;
+    });
+  }
+
+  async verifyBasic(username: string, password: string): Promise<Principal | null> {
+    if (timingSafeEqual(sha256(username), this.pullUser) && timingSafeEqual(sha256(password), this.pullPass)) {
+      return { subject: username, pull: true, push: false, catalog: false };
+    }
+    const user = await this.opts.users.verify(username, password);
+    if (!user) return null;
+    const push = user.scopes.includes("registry.push");
+    const pull = push || user.scopes.includes("registry.pull");
+    return { subject: username, pull, push, catalog: push && user.scopes.includes("cloud_controller.admin") };
+  }
+
+  /** Principal for an `Authorization: Basic` header, or null when the header or password is wrong. */
+  async basic(header: string): Promise<Principal | null> {
+    const key = sha256(header).toString("hex");
+    const hit = this.basicCache.get(key);
+    const t = this.now();
+    if (hit && hit.until > t) return hit.principal;
+    const creds = parseBasicAuth(header);
+    if (!creds) return null;
+    const principal = await this.verifyBasic(creds.username, creds.password);
+    if (!principal) return null;
+    if (this.basicCache.size >= BASIC_CACHE_MAX) this.basicCache.clear();
+    this.basicCache.set(key, { principal, until: t + BASIC_CACHE_MS });
+    return principal;
+  }
+
+  /** Signs a token granting `principal` what it may have of `wanted`. */
+  issue(principal: Principal | null, wanted: Access[]): { token: string; expiresIn: number; issuedAt: string; access: Access[] } {
+    const nowSec = Math.floor(this.now() / 1000);
+    const access = wanted.map((w) => ({ type: w.type, name: w.name, actions: this.grant(principal, w) })).filter((a) => a.actions.length > 0);
+    const token = signJwt(
+      { iss: ISSUER, aud: SERVICE, sub: principal?.subject ?? "", iat: nowSec, nbf: nowSec - 5, exp: nowSec + this.tokenTtlSec, jti: crypto.randomUUID(), access },
+      this.opts.key,
+    );
+    return { token, expiresIn: this.tokenTtlSec, issuedAt: new Date(nowSec * 1000).toISOString(), access };
+  }
+
+  /**
+   * Checks that the request may perform `action` on `need`; throws the 401/403
+   * the spec asks for. `realm` is the token endpoint URL for the challenge.
+   */
+  async check(authorization: string | null | undefined, need: Access | null, realm: string): Promise<void> {
+    const challenge = (error?: string) => {
+      const scope = need ? `,scope="${need.type}:${need.name}:${need.actions.join(",")}"` : "";
+      return { "WWW-Authenticate": `Bearer realm="${realm}",service="${SERVICE}"${scope}${error ? `,error="${error}"` : ""}` };
+    };
+    if (!authorization) {
+      if (need && this.grant(null, need).length === need.actions.length) return;
+      if (!need && this.opts.anonymousPull) return;
+      throw new OciError("UNAUTHORIZED", "authentication required", 401, null, challenge());
+    }
+    const bearer = parseBearer(authorization);
+    if (bearer !== null) {
+      let claims;
+      try {
+        claims = verifyJwt(bearer, this.opts.key, Math.floor(this.now() / 1000));
+      } catch (err) {
+        if (err instanceof TokenError) throw new OciError("UNAUTHORIZED", `invalid token: ${err.message}`, 401, null, challenge("invalid_token"), { cause: err });
+        throw err;
+      }
+      if (claims.aud !== SERVICE || claims.iss !== ISSUER) throw new OciError("UNAUTHORIZED", "token is not for this registry", 401, null, challenge("invalid_token"));
+      if (!need) return;
+      const granted = (Array.isArray(claims.access) ? (claims.access as Access[]) : []).find((a) => a?.type === need.type && a?.name === need.name);
+      const acts = new Set(granted?.actions ?? []);
+      if (need.actions.every((a) => acts.has(a) || acts.has("*"))) return;
+      throw new OciError("UNAUTHORIZED", "token does not grant the required access", 401, { access: [need] }, challenge("insufficient_scope"));
+    }
+    const principal = await this.basic(authorization);
+    if (!principal) throw new OciError("UNAUTHORIZED", "invalid username or password", 401, null, challenge());
+    if (!need) return;
+    if (this.grant(principal, need).length === need.actions.length) return;
+    throw new OciError("DENIED", "requested access to the resource is denied", 403, { access: [need] });
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { manifestInvalid } from "./errors.ts";
+import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from "./media-types.ts";
+
+const Digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "digest must be sha256:<64 hex>");
+
+const Descriptor = z.object({
+  mediaType: z.string().min(1),
+  digest: Digest,
+  size: z.number().int().nonnegative(),
+  urls: z.array(z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  artifactType: z.string().optional(),
+  platform: z.record(z.string(), z.unknown()).optional(),
+});
+export type Descriptor = z.infer<typeof Descriptor>;
+
+const ImageManifest = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  artifactType: z.string().optional(),
+  config: Descriptor,
+  layers: z.array(Descriptor),
+  subject: Descriptor.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+const ImageIndex = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  artifactType: z.string().optional(),
+  manifests: z.array(Descriptor),
+  subject: Descriptor.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+/** What the registry records about a manifest: its type and what it points at. */
+export interface ParsedManifest {
+  mediaType: string;
+  kind: "image" | "index";
+  /** Blobs (config + layers) an image manifest needs present. */
+  blobs: string[];
+  /** Child manifests an index needs present in the same repository. */
+  manifests: string[];
+  subject?: string;
+  artifactType?: string;
+}
+
+// Foreign (non-distributable) layers live elsewhere; the registry does not require them.
+const FOREIGN = /nondistributable|foreign/;
+
+/**
+ * Validates a manifest body against the Content-Type it was sent with and lists
+ * what it references. Throws MANIFEST_INVALID with a reason.
+ */
+export function parseManifest(bytes: Uint8Array, contentType: string | null): ParsedManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw manifestInvalid("manifest is not valid JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw manifestInvalid("manifest must be a JSON object");
+  const declared = (json as { mediaType?: unknown }).mediaType;
+  const sent = contentType?.split(";")[0]!.trim() || undefined;
+  if (declared !== undefined && typeof declared !== "string") throw manifestInvalid("mediaType must be a string");
+  if (sent === MediaType.dockerSchema1 || sent === MediaType.dockerSchema1Signed || (json as { schemaVersion?: unknown }).schemaVersion === 1) {
+    throw manifestInvalid("Docker schema 1 manifests are not supported");
+  }
+  if (declared && sent && declared !== sent) throw manifestInvalid(`Content-Type ${sent} does not match the manifest's mediaType ${declared}`);
+  const mediaType = declared ?? sent ?? ("manifests" in json ? MediaType.ociIndex : MediaType.ociManifest);
+
+  if (IMAGE_MANIFEST_TYPES.has(mediaType) || (!INDEX_TYPES.has(mediaType) && "config" in json)) {
+    const r = ImageManifest.safeParse(json);
+    if (!r.success) throw manifestInvalid("invalid image manifest", { issues: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
+    const m = r.data;
+    const blobs = [m.config.digest, ...m.layers.filter((l) => !(FOREIGN.test(l.mediaType) && l.urls?.length)).map((l) => l.digest)];
+    return { mediaType, kind: "image", blobs: [...new Set(blobs)], manifests: [], subject: m.subject?.digest, artifactType: m.artifactType ?? m.config.mediaType };
+  }
+  if (INDEX_TYPES.has(mediaType)) {
+    const r = ImageIndex.safeParse(json);
+    if (!r.success) throw manifestInvalid("invalid image index", { issues: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
+    const m = r.data;
+    return { mediaType, kind: "index", blobs: [], manifests: [...new Set(m.manifests.map((d) => d.digest))], subject: m.subject?.digest, artifactType: m.artifactType };
+  }
+  throw manifestInvalid(`unsupported manifest media type ${mediaType}`);
+}
