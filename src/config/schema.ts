@@ -21,6 +21,8 @@ export const ConfigSchema = z.object({
       anonymousPull: z.boolean().default(false),
       gcIntervalSec: z.number().int().nonnegative().default(3600),
       uploadExpirySec: z.number().int().positive().default(24 * 3600),
+      /** Unreferenced blobs younger than this survive GC (a push may be about to reference them). */
+      gcGraceSec: z.number().int().nonnegative().default(3600),
     })
     .prefault({}),
   staging: z
