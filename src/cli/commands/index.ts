@@ -8,7 +8,10 @@ import { pushCommand } from "./client-push.ts";
 import { scaleCommand } from "./client-scale.ts";
 import { runTaskCommand } from "./client-task.ts";
 import { inClusterCommand } from "./in-cluster.ts";
+import { imageCommand } from "./image.ts";
 import { localCommand } from "./local.ts";
+import { registryCommand } from "./registry.ts";
+import { stackCommand } from "./stack.ts";
 import { versionCommand } from "./version.ts";
 
 /** Every `eirini` subcommand, in the order `eirini --help` lists them. */
@@ -16,6 +19,9 @@ export const commands: Command[] = [
   localCommand,
   inClusterCommand,
   versionCommand,
+  registryCommand,
+  stackCommand,
+  imageCommand,
   // Client commands: talk to a CF V3 API over HTTP like any client.
   loginCommand,
   pushCommand,
