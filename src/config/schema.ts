@@ -40,6 +40,18 @@ export const ConfigSchema = z.object({
       maxInstances: z.number().int().positive().default(256),
       placementTags: z.array(z.string()).default([]),
       binPackWeight: z.number().min(0).default(0),
+      /** Cells that differ from the uniform ones above (e.g. tagged); when set, they replace them. */
+      list: z
+        .array(
+          z.object({
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+            memoryMb: z.number().int().nonnegative().optional(),
+            diskMb: z.number().int().nonnegative().optional(),
+            maxInstances: z.number().int().nonnegative().optional(),
+            placementTags: z.array(z.string()).optional(),
+          }),
+        )
+        .default([]),
     })
     .prefault({}),
   router: z

@@ -1,0 +1,88 @@
+import type { HealthCheckType } from "../../model/index.ts";
+
+/**
+ * The executor is the local backend's "container runtime": it lays out an
+ * instance's directory, starts its process group, watches memory, captures
+ * logs, probes health and stops it. Two implementations: the real one
+ * (`process-executor.ts`, spawned `/bin/sh -c` processes) and an in-memory
+ * fake (`fake-executor.ts`) where instances "run" instantly, for tests and
+ * for benchmarks with thousands of processes.
+ */
+export interface RunSpec {
+  kind: "instance" | "task";
+  /** Instance guid or task guid; names the run's directory. */
+  guid: string;
+  /** Buildpack droplet to lay out under the run's home, if any. */
+  dropletHash?: string;
+  /** Command to run; empty means the droplet's staging_info.yml start_command. */
+  command: string;
+  /** CF environment (without the paths the executor owns: HOME, TMPDIR, DEPS_DIR). */
+  env: Record<string, string>;
+  memoryMb: number;
+  /** Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id. */
+  log: { sourceId: string; sourceType: string; instanceId: string };
+}
+
+/** What identifies a running process group across appliance restarts. */
+export interface ProcessRecord {
+  guid: string;
+  kind: "instance" | "task";
+  pid: number;
+  pgid: number;
+  /** Kernel start time of the leader (/proc/<pid>/stat field 22): guards against pid reuse. */
+  startTicks: string;
+  log: RunSpec["log"];
+}
+
+export interface ExitStatus {
+  /** Exit code, or null when unknown (killed by a signal, or an adopted process). */
+  code: number | null;
+  signal: string | null;
+  /** Set when the executor killed it for using more memory than allowed. */
+  outOfMemory: boolean;
+}
+
+export interface ProcessHandle {
+  readonly record: ProcessRecord;
+  readonly exited: Promise<ExitStatus>;
+}
+
+export interface ProbeSpec {
+  type: HealthCheckType;
+  port: number;
+  path: string;
+  timeoutMs: number;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  /** Why it failed, e.g. "Failed to make TCP connection to port 8080: connection refused". */
+  message: string;
+}
+
+/** A start that can never succeed as asked (missing droplet, no start command). */
+export class StartError extends Error {
+  override name = "StartError";
+}
+
+export interface Executor {
+  /** Reserves a free TCP port on 127.0.0.1 for an instance. */
+  freePort(): Promise<number>;
+  /** Lays out the run and starts its process group; throws StartError when it cannot. */
+  start(spec: RunSpec): Promise<ProcessHandle>;
+  /** SIGTERM to the group, `graceMs`, then SIGKILL; resolves when the group is gone. */
+  stop(handle: ProcessHandle, graceMs: number): Promise<void>;
+  probe(handle: ProcessHandle, spec: ProbeSpec): Promise<ProbeResult>;
+  /**
+   * Re-attaches to a process recorded before an appliance restart. The handle's
+   * `exited` resolves at once when the process is gone (or its pid now belongs
+   * to another process, which is then left alone).
+   */
+  adopt(record: ProcessRecord, memoryMb: number): ProcessHandle;
+  /** Kills every process group this executor started that is not in `keep` (orphans). */
+  sweep(keep: ReadonlySet<number>): Promise<number>;
+  /** Removes the run's directory once it is over. */
+  cleanup(guid: string): Promise<void>;
+  /** Stops background work (memory watch, log tailing) without touching processes. */
+  close(): void;
+}

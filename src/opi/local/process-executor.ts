@@ -1,0 +1,286 @@
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../../log/index.ts";
+import type { LogSink } from "../../model/index.ts";
+import { DropletCache, layoutHome, removeTree } from "./droplet.ts";
+import {
+  StartError,
+  type Executor,
+  type ExitStatus,
+  type ProbeResult,
+  type ProbeSpec,
+  type ProcessHandle,
+  type ProcessRecord,
+  type RunSpec,
+} from "./executor.ts";
+import { LogTail } from "./log-tail.ts";
+import { groupRss, listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
+
+export interface ProcessExecutorOptions {
+  /** Where droplets are unpacked and runs live (`<dataDir>/opi-local`). */
+  root: string;
+  /** Path of a droplet .tgz by its hash (the blob store). */
+  dropletPath: (hash: string) => string;
+  logs: LogSink;
+  logger: Logger;
+  /** How often group RSS is compared with the memory limit. */
+  memoryPollMs?: number;
+  /** How often stdout/stderr files are read (and adopted processes checked). */
+  logPollMs?: number;
+}
+
+interface Run {
+  record: ProcessRecord;
+  memoryBytes: number;
+  tails: LogTail[];
+  outOfMemory: boolean;
+  /** Set for processes re-attached after a restart: not our children, so liveness is polled. */
+  adopted?: (status: ExitStatus) => void;
+  exited: Promise<ExitStatus>;
+}
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The real executor: each run is `/bin/sh -c <launcher>` in its own session
+ * and process group (so signals and memory accounting cover every child it
+ * forks), in a home laid out like a container's `/home/vcap`, with stdout and
+ * stderr appended to files the executor tails into the LogSink.
+ */
+export class ProcessExecutor implements Executor {
+  private readonly runs = new Map<string, Run>();
+  private readonly droplets: DropletCache;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(private readonly opts: ProcessExecutorOptions) {
+    mkdirSync(join(opts.root, "runs"), { recursive: true });
+    this.droplets = new DropletCache(opts.root, opts.dropletPath);
+    const mem = setInterval(() => this.watchMemory(), opts.memoryPollMs ?? 1000);
+    const logs = setInterval(() => this.pollRuns(), opts.logPollMs ?? 100);
+    mem.unref();
+    logs.unref();
+    this.timers.push(mem, logs);
+  }
+
+  private runDir(guid: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(guid)) throw new StartError(`invalid run id ${JSON.stringify(guid)}`);
+    return join(this.opts.root, "runs", guid);
+  }
+
+  async freePort(): Promise<number> {
+    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = listener.port;
+    listener.stop(true);
+    return port;
+  }
+
+  async start(spec: RunSpec): Promise<ProcessHandle> {
+    const dir = this.runDir(spec.guid);
+    const home = join(dir, "home");
+    const dropletDir = spec.dropletHash ? await this.droplets.unpacked(spec.dropletHash) : undefined;
+    const command = spec.command.trim() || (dropletDir ? this.droplets.startCommand(dropletDir).trim() : "");
+    if (!command) throw new StartError("the droplet has no start command (staging_info.yml start_command is empty and none was given)");
+    await removeTree(dir);
+    await layoutHome(home, dropletDir);
+    const script = [
+      'cd "$HOME" || exit 1',
+      'if [ -d ../profile.d ]; then for __f in ../profile.d/*.sh; do [ -f "$__f" ] && . "$__f"; done; fi',
+      'if [ -d .profile.d ]; then for __f in .profile.d/*.sh; do [ -f "$__f" ] && . "$__f"; done; fi',
+      'if [ -f .profile ]; then . ./.profile; fi',
+      "unset __f",
+      command,
+      "__eirini_status=$?",
+      `printf '%s' "$__eirini_status" > ${shq(join(dir, "exit_status"))}`,
+      "exit $__eirini_status",
+    ].join("\n");
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      ...spec.env,
+      HOME: join(home, "app"),
+      TMPDIR: join(home, "tmp"),
+      DEPS_DIR: join(home, "deps"),
+      EIRINI_CELL_ROOT: this.opts.root,
+      EIRINI_RUN_GUID: spec.guid,
+    };
+    const out = openSync(join(dir, "stdout"), "a");
+    const err = openSync(join(dir, "stderr"), "a");
+    let proc: ReturnType<typeof Bun.spawn>;
+    try {
+      proc = Bun.spawn(["/bin/sh", "-c", script], { cwd: join(home, "app"), env, stdin: "ignore", stdout: out, stderr: err, detached: true });
+    } catch (e) {
+      throw new StartError(`cannot start /bin/sh: ${(e as Error).message}`, { cause: e });
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+    const record: ProcessRecord = {
+      guid: spec.guid,
+      kind: spec.kind,
+      pid: proc.pid,
+      pgid: proc.pid,
+      startTicks: readStat(proc.pid)?.startTicks ?? "",
+      log: spec.log,
+    };
+    const run: Run = { record, memoryBytes: spec.memoryMb * 1024 * 1024, tails: this.tails(record, false), outOfMemory: false, exited: undefined! };
+    run.exited = proc.exited.then(() => this.finish(run, { code: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode ? String(proc.signalCode) : null }));
+    this.runs.set(spec.guid, run);
+    return { record, exited: run.exited };
+  }
+
+  private tails(record: ProcessRecord, fromEnd: boolean): LogTail[] {
+    const dir = this.runDir(record.guid);
+    const tags = { source_id: record.log.sourceId, source_type: record.log.sourceType, instance_id: record.log.instanceId };
+    return [
+      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd),
+      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd),
+    ];
+  }
+
+  /** The leader is gone: kill what it left in its group, flush logs, report. */
+  private finish(run: Run, status: { code: number | null; signal: string | null }): ExitStatus {
+    signalGroup(run.record.pgid, "SIGKILL");
+    for (const t of run.tails) t.close();
+    this.runs.delete(run.record.guid);
+    return { ...status, outOfMemory: run.outOfMemory };
+  }
+
+  async stop(handle: ProcessHandle, graceMs: number): Promise<void> {
+    const { pgid } = handle.record;
+    if (!signalGroup(pgid, "SIGTERM")) {
+      await handle.exited;
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<"grace">((r) => (timer = setTimeout(() => r("grace"), graceMs)));
+    const first = await Promise.race([handle.exited, graceOver]);
+    clearTimeout(timer);
+    if (first === "grace") signalGroup(pgid, "SIGKILL");
+    await handle.exited;
+  }
+
+  async probe(handle: ProcessHandle, spec: ProbeSpec): Promise<ProbeResult> {
+    if (spec.type === "process") {
+      return readStat(handle.record.pid) ? { ok: true, message: "" } : { ok: false, message: "process is not running" };
+    }
+    if (spec.type === "http") {
+      try {
+        const res = await fetch(`http://127.0.0.1:${spec.port}${spec.path}`, { signal: AbortSignal.timeout(spec.timeoutMs || 1000), redirect: "manual" });
+        await res.body?.cancel();
+        if (res.status === 200) return { ok: true, message: "" };
+        return { ok: false, message: `Failed to make HTTP request to '${spec.path}' on port ${spec.port}: received status code ${res.status}` };
+      } catch (e) {
+        return { ok: false, message: `Failed to make HTTP request to '${spec.path}' on port ${spec.port}: ${(e as Error).message}` };
+      }
+    }
+    return tcpProbe(spec.port, spec.timeoutMs || 1000);
+  }
+
+  adopt(record: ProcessRecord, memoryMb: number): ProcessHandle {
+    const st = readStat(record.pid);
+    const dir = this.runDir(record.guid);
+    if (!st || st.startTicks !== record.startTicks) {
+      // Gone (or the pid now belongs to someone else): report how it ended if the launcher recorded it.
+      return { record, exited: Promise.resolve({ code: readExitFile(dir), signal: null, outOfMemory: false }) };
+    }
+    let resolve!: (s: ExitStatus) => void;
+    const run: Run = {
+      record,
+      memoryBytes: memoryMb * 1024 * 1024,
+      tails: this.tails(record, true),
+      outOfMemory: false,
+      exited: new Promise<ExitStatus>((r) => (resolve = r)),
+    };
+    run.adopted = (s) => resolve(s);
+    this.runs.set(record.guid, run);
+    return { record, exited: run.exited };
+  }
+
+  async sweep(keep: ReadonlySet<number>): Promise<number> {
+    const killed = new Set<number>();
+    for (const pid of listPids()) {
+      if (pid === process.pid) continue;
+      if (readEnvVar(pid, "EIRINI_CELL_ROOT") !== this.opts.root) continue;
+      const st = readStat(pid);
+      if (!st || keep.has(st.pgrp) || killed.has(st.pgrp)) continue;
+      if (signalGroup(st.pgrp, "SIGKILL")) killed.add(st.pgrp);
+      else if (signalGroup(pid, "SIGKILL")) killed.add(pid);
+    }
+    if (killed.size) this.opts.logger.warn("killed orphaned processes", { groups: killed.size });
+    return killed.size;
+  }
+
+  async cleanup(guid: string): Promise<void> {
+    if (this.runs.has(guid)) return;
+    await removeTree(this.runDir(guid));
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    for (const run of this.runs.values()) for (const t of run.tails) t.close();
+    this.runs.clear();
+  }
+
+  private pollRuns(): void {
+    for (const run of [...this.runs.values()]) {
+      for (const t of run.tails) t.poll();
+      if (run.adopted) {
+        const st = readStat(run.record.pid);
+        if (!st || st.startTicks !== run.record.startTicks) {
+          const code = readExitFile(this.runDir(run.record.guid));
+          run.adopted(this.finish(run, { code, signal: null }));
+        }
+      }
+    }
+  }
+
+  private watchMemory(): void {
+    const limited = [...this.runs.values()].filter((r) => Number.isFinite(r.memoryBytes) && !r.outOfMemory);
+    if (limited.length === 0) return;
+    const rss = groupRss(new Set(limited.map((r) => r.record.pgid)));
+    for (const run of limited) {
+      const used = rss.get(run.record.pgid) ?? 0;
+      if (used > run.memoryBytes) {
+        run.outOfMemory = true;
+        this.opts.logger.info("instance over its memory limit: killing it", { guid: run.record.guid, rss_mb: Math.round(used / 1048576) });
+        signalGroup(run.record.pgid, "SIGKILL");
+      }
+    }
+  }
+}
+
+function readExitFile(dir: string): number | null {
+  try {
+    const n = Number.parseInt(readFileSync(join(dir, "exit_status"), "utf8"), 10);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function tcpProbe(port: number, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: ProbeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, message: `Failed to make TCP connection to port ${port}: timed out after ${timeoutMs}ms` }), timeoutMs);
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open(s) {
+          s.end();
+          finish({ ok: true, message: "" });
+        },
+        data() {},
+        connectError(_s, err) {
+          finish({ ok: false, message: `Failed to make TCP connection to port ${port}: ${/refused/i.test(String(err?.message ?? err)) ? "connection refused" : String(err?.message ?? err)}` });
+        },
+        error() {},
+      },
+    }).catch((err: unknown) => finish({ ok: false, message: `Failed to make TCP connection to port ${port}: ${/refused/i.test(String(err)) ? "connection refused" : String(err)}` }));
+  });
+}
