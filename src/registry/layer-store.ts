@@ -34,6 +34,8 @@ export function hashing(): { stream: Transform; digest: () => string; size: () =
 function tarChecker(): Writable {
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {
+    // The entry stream dies with the extractor when we refuse an entry; its error is reported through the extractor.
+    body.on("error", () => {});
     try {
       checkLayerEntry(header);
     } catch (err) {
