@@ -1,0 +1,444 @@
+import type { ObjectStore, Obj, StoredEvent } from "./object-store.ts";
+import { resources } from "./resources.ts";
+import { fromLabelSelector, matches } from "./selector.ts";
+import { ApiError } from "./status.ts";
+import { validate } from "./validation.ts";
+
+/**
+ * What a controller-manager and kubelets would do, under test control:
+ * StatefulSet -> pods `<name>-<ordinal>` (all at once, rolling updates from
+ * the highest ordinal), Job -> pod (retries up to backoffLimit), the garbage
+ * collector (ownerReferences, Background/Foreground/Orphan), a scheduler
+ * that binds to nodes or records `FailedScheduling`, and kubelets that run
+ * pods to Ready, crash them with exit codes (CrashLoopBackOff), fail image
+ * pulls (ErrImagePull) and finish job pods. Pod fate is chosen by
+ * `behavior(pod)`; tests can also act on pods directly.
+ */
+export type PodFate =
+  | { kind: "ready" }
+  | { kind: "pending" }
+  | { kind: "running-not-ready" }
+  | { kind: "unschedulable"; message: string }
+  | { kind: "image-pull-error"; message?: string }
+  | { kind: "crash"; exitCode: number; reason?: string }
+  | { kind: "exit"; exitCode: number; reason?: string };
+
+const R = (name: string) => resources.get(name)!;
+const POD = R("pods");
+const STS = R("statefulsets");
+const JOB = R("jobs");
+const EVENT = R("events");
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+
+function hash10(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return (h.toString(36) + "0000000000").slice(0, 10).replace(/[^a-z0-9]/g, "x");
+}
+
+const isReady = (p: Obj) => (p.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
+
+export class ClusterSim {
+  nodes = ["node-1", "node-2", "node-3"];
+  /** Decides what the scheduler and kubelet do with a new pod. */
+  behavior: (pod: Obj) => PodFate = (pod) => (pod.metadata.labels?.["job-name"] ? { kind: "exit", exitCode: 0 } : { kind: "ready" });
+  /** False: pods stay as created until a test acts on them. */
+  autoRun = true;
+  private readonly dirty = new Set<string>();
+  private scheduled = false;
+  private nextNode = 0;
+  private ipCounter = 0;
+  private readonly logs = new Map<string, { text: string; done: boolean; wake: Set<() => void> }>();
+  private stopped = false;
+  readonly failures: string[] = [];
+
+  constructor(private readonly store: ObjectStore) {
+    store.onChange((e) => this.observe(e));
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private observe(e: StoredEvent): void {
+    if (this.stopped) return;
+    const o = e.object;
+    if (e.resource === "statefulsets" || e.resource === "jobs") this.mark(`${e.resource} ${e.namespace}/${o.metadata.name}`);
+    if (e.resource === "pods") {
+      for (const ref of o.metadata.ownerReferences ?? []) {
+        if (ref.kind === "StatefulSet") this.mark(`statefulsets ${e.namespace}/${ref.name}`);
+        if (ref.kind === "Job") this.mark(`jobs ${e.namespace}/${ref.name}`);
+      }
+      if (e.type === "ADDED" && this.autoRun) this.mark(`kubelet ${e.namespace}/${o.metadata.name}`);
+    }
+    if (e.type === "ADDED") for (const ref of o.metadata.ownerReferences ?? []) if (!this.store.hasUid(ref.uid)) this.mark(`orphan ${e.resource} ${e.namespace}/${o.metadata.name}`);
+  }
+
+  private mark(key: string): void {
+    this.dirty.add(key);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.drain(), 0);
+    }
+  }
+
+  /** Runs every pending controller step now (tests rarely need this; steps also run on their own). */
+  drain(): void {
+    this.scheduled = false;
+    let guard = 0;
+    while (this.dirty.size > 0 && guard++ < 100_000 && !this.stopped) {
+      const key = this.dirty.values().next().value as string;
+      this.dirty.delete(key);
+      try {
+        this.step(key);
+      } catch (err) {
+        this.failures.push(`${key}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private step(key: string): void {
+    const [kind, rest, extra] = key.split(" ");
+    const [ns, name] = (extra ?? rest!).split("/") as [string, string];
+    if (kind === "statefulsets") this.syncStatefulSet(ns, name);
+    else if (kind === "jobs") this.syncJob(ns, name);
+    else if (kind === "kubelet") this.startPod(ns, name);
+    else if (kind === "orphan") {
+      const info = R(rest!);
+      const o = this.store.get(info, ns, name);
+      if (o && (o.metadata.ownerReferences ?? []).some((r: Obj) => !this.store.hasUid(r.uid))) this.store.delete(info, ns, name);
+    }
+  }
+
+  /** Garbage collection after an owner is deleted. */
+  collect(ns: string, owner: Obj, propagation: string): void {
+    for (const { resource, obj } of this.store.dependents(owner.metadata.uid)) {
+      const info = R(resource);
+      if (propagation === "Orphan") {
+        const next = structuredClone(obj);
+        next.metadata.ownerReferences = (next.metadata.ownerReferences ?? []).filter((r: Obj) => r.uid !== owner.metadata.uid);
+        if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+        this.store.replace(info, obj.metadata.namespace ?? ns, obj.metadata.name, next);
+      } else {
+        const gone = this.store.delete(info, obj.metadata.namespace ?? ns, obj.metadata.name);
+        this.collect(ns, gone, "Background");
+      }
+    }
+  }
+
+  private event(ns: string, pod: Obj, type: string, reason: string, message: string, component: string): void {
+    const name = `${pod.metadata.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 1e6).toString(16)}`;
+    this.store.create(EVENT, ns, {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name, namespace: ns },
+      involvedObject: { kind: pod.kind ?? "Pod", namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: pod.apiVersion ?? "v1" },
+      reason,
+      message,
+      type,
+      source: { component },
+      count: 1,
+      firstTimestamp: now(),
+      lastTimestamp: now(),
+      reportingComponent: component,
+    });
+  }
+
+  private revision(sts: Obj): string {
+    return `${sts.metadata.name}-${hash10(JSON.stringify(sts.spec.template))}`;
+  }
+
+  private syncStatefulSet(ns: string, name: string): void {
+    const sts = this.store.get(STS, ns, name);
+    if (!sts) return;
+    const sel = fromLabelSelector(sts.spec.selector);
+    const owned = this.store
+      .dependents(sts.metadata.uid)
+      .filter((d) => d.resource === "pods" && matches(sel, d.obj.metadata.labels))
+      .map((d) => d.obj);
+    const replicas: number = sts.spec.replicas ?? 1;
+    const rev = this.revision(sts);
+    const byOrdinal = new Map<number, Obj>();
+    for (const p of owned) byOrdinal.set(Number(p.metadata.name.slice(name.length + 1)), p);
+    // Scale down: ordinals past replicas go (all at once with Parallel).
+    for (const [ord, p] of byOrdinal) {
+      if (ord >= replicas) {
+        this.store.delete(POD, ns, p.metadata.name);
+        byOrdinal.delete(ord);
+      }
+    }
+    // Scale up: missing ordinals are created.
+    for (let ord = 0; ord < replicas; ord++) {
+      if (byOrdinal.has(ord)) continue;
+      const pod = this.podFor(sts, ord, rev);
+      const errors = validate(POD, pod);
+      if (errors.length > 0) {
+        this.event(ns, sts, "Warning", "FailedCreate", `create Pod ${pod.metadata.name} in StatefulSet ${name} failed error: Pod "${pod.metadata.name}" is invalid: ${errors.map((e) => `${e.field}: ${e.message}`).join(", ")}`, "statefulset-controller");
+        continue;
+      }
+      try {
+        byOrdinal.set(ord, this.store.create(POD, ns, pod));
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+      }
+      if (sts.spec.podManagementPolicy !== "Parallel") break;
+    }
+    // Rolling update from the highest ordinal: delete one outdated pod, wait for updated ones to be ready.
+    if ((sts.spec.updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate") {
+      for (let ord = replicas - 1; ord >= 0; ord--) {
+        const p = byOrdinal.get(ord);
+        if (!p) break;
+        if (p.metadata.labels?.["controller-revision-hash"] !== rev) {
+          this.store.delete(POD, ns, p.metadata.name);
+          this.mark(`statefulsets ${ns}/${name}`);
+          break;
+        }
+        if (!isReady(p)) break;
+      }
+    }
+    const pods = [...byOrdinal.values()].map((p) => this.store.get(POD, ns, p.metadata.name)).filter(Boolean) as Obj[];
+    const updated = pods.filter((p) => p.metadata.labels?.["controller-revision-hash"] === rev).length;
+    const status = {
+      observedGeneration: sts.metadata.generation,
+      replicas: pods.length,
+      readyReplicas: pods.filter(isReady).length,
+      availableReplicas: pods.filter(isReady).length,
+      currentReplicas: updated,
+      updatedReplicas: updated,
+      currentRevision: updated === pods.length ? rev : (sts.status?.currentRevision ?? rev),
+      updateRevision: rev,
+      collisionCount: 0,
+    };
+    if (JSON.stringify(status) !== JSON.stringify(sts.status)) this.store.replace(STS, ns, name, { ...sts, status });
+  }
+
+  private podFor(sts: Obj, ord: number, rev: string): Obj {
+    const t = structuredClone(sts.spec.template);
+    const podName = `${sts.metadata.name}-${ord}`;
+    return {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        ...t.metadata,
+        name: podName,
+        namespace: sts.metadata.namespace,
+        labels: { ...t.metadata?.labels, "controller-revision-hash": rev, "statefulset.kubernetes.io/pod-name": podName, "apps.kubernetes.io/pod-index": String(ord) },
+        ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: sts.metadata.name, uid: sts.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: { ...t.spec, hostname: podName, ...(sts.spec.serviceName ? { subdomain: sts.spec.serviceName } : {}) },
+      status: { phase: "Pending", qosClass: "Burstable" },
+    };
+  }
+
+  private syncJob(ns: string, name: string): void {
+    const job = this.store.get(JOB, ns, name);
+    if (!job || job.spec.suspend) return;
+    const done = (job.status?.conditions ?? []).some((c: Obj) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+    const pods = this.store
+      .dependents(job.metadata.uid)
+      .filter((d) => d.resource === "pods")
+      .map((d) => d.obj);
+    const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
+    const failed = pods.filter((p) => p.status?.phase === "Failed").length;
+    const active = pods.filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed" && !p.metadata.deletionTimestamp).length;
+    const status: Obj = { ...job.status, startTime: job.status?.startTime ?? now(), active: active || undefined, succeeded: succeeded || undefined, failed: failed || undefined };
+    if (!done && !job.spec.suspend) {
+      if (succeeded >= (job.spec.completions ?? 1)) {
+        status.completionTime = now();
+        status.conditions = [
+          { type: "SuccessCriteriaMet", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", lastTransitionTime: now(), lastProbeTime: now() },
+          { type: "Complete", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", lastTransitionTime: now(), lastProbeTime: now() },
+        ];
+      } else if (failed > (job.spec.backoffLimit ?? 6)) {
+        status.conditions = [
+          { type: "FailureTarget", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", lastTransitionTime: now(), lastProbeTime: now() },
+          { type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", lastTransitionTime: now(), lastProbeTime: now() },
+        ];
+        for (const p of pods) if (p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded") this.store.delete(POD, ns, p.metadata.name);
+        status.active = undefined;
+      } else if (active === 0) {
+        const t = structuredClone(job.spec.template);
+        const pod = {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            ...t.metadata,
+            name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
+            namespace: ns,
+            ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name, uid: job.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          },
+          spec: t.spec,
+          status: { phase: "Pending" },
+        };
+        this.store.create(POD, ns, pod);
+        status.active = 1;
+      }
+    }
+    for (const k of Object.keys(status)) if (status[k] === undefined) delete status[k];
+    if (JSON.stringify(status) !== JSON.stringify(job.status)) this.store.replace(JOB, ns, name, { ...job, status });
+  }
+
+  private update(ns: string, name: string, fn: (pod: Obj) => void): Obj | undefined {
+    const pod = this.store.get(POD, ns, name);
+    if (!pod) return undefined;
+    const next = structuredClone(pod);
+    next.status ??= {};
+    fn(next);
+    return this.store.replace(POD, ns, name, next);
+  }
+
+  private containerName(pod: Obj): string {
+    return pod.spec?.containers?.[0]?.name ?? "main";
+  }
+
+  private startPod(ns: string, name: string): void {
+    const pod = this.store.get(POD, ns, name);
+    if (!pod || pod.spec?.nodeName) return;
+    const fate = this.behavior(pod);
+    if (fate.kind === "pending") return;
+    if (fate.kind === "unschedulable") return this.unschedulable(ns, name, fate.message);
+    this.bind(ns, name);
+    if (fate.kind === "image-pull-error") return this.imagePullError(ns, name, fate.message);
+    this.run(ns, name, fate.kind !== "running-not-ready");
+    if (fate.kind === "crash") this.crash(ns, name, { exitCode: fate.exitCode, reason: fate.reason });
+    if (fate.kind === "exit") this.exit(ns, name, fate.exitCode, fate.reason);
+  }
+
+  /** The scheduler finds no node: pod stays Pending with a FailedScheduling event. */
+  unschedulable(ns: string, name: string, message: string): void {
+    const pod = this.update(ns, name, (p) => {
+      p.status.phase = "Pending";
+      p.status.conditions = [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null, lastTransitionTime: now() }];
+    });
+    if (pod) this.event(ns, pod, "Warning", "FailedScheduling", message, "default-scheduler");
+  }
+
+  bind(ns: string, name: string): void {
+    const pod = this.store.get(POD, ns, name);
+    if (!pod) return;
+    const next = structuredClone(pod);
+    next.spec.nodeName = pod.spec.nodeSelector?.["kubernetes.io/hostname"] ?? this.nodes[this.nextNode++ % this.nodes.length];
+    next.status = { ...next.status, phase: "Pending", conditions: [{ type: "PodScheduled", status: "True", lastTransitionTime: now() }] };
+    this.store.replace(POD, ns, name, next);
+    this.event(ns, next, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${next.spec.nodeName}`, "default-scheduler");
+  }
+
+  imagePullError(ns: string, name: string, message?: string): void {
+    this.update(ns, name, (p) => {
+      const image = p.spec.containers?.[0]?.image;
+      p.status.phase = "Pending";
+      p.status.containerStatuses = [
+        { name: this.containerName(p), image, imageID: "", ready: false, restartCount: 0, started: false, state: { waiting: { reason: "ErrImagePull", message: message ?? `failed to pull and unpack image "${image}": not found` } }, lastState: {} },
+      ];
+    });
+  }
+
+  /** Container started; ready unless told otherwise (readiness probe failing). */
+  run(ns: string, name: string, ready = true): void {
+    this.update(ns, name, (p) => {
+      const prev = p.status.containerStatuses?.[0];
+      p.status.phase = "Running";
+      p.status.podIP ??= `10.244.${Math.floor(++this.ipCounter / 250) % 250}.${(this.ipCounter % 250) + 1}`;
+      p.status.podIPs = [{ ip: p.status.podIP }];
+      p.status.hostIP = "172.18.0.2";
+      p.status.startTime ??= now();
+      p.status.conditions = [
+        { type: "PodScheduled", status: "True", lastTransitionTime: now() },
+        { type: "Initialized", status: "True", lastTransitionTime: now() },
+        { type: "ContainersReady", status: ready ? "True" : "False", lastTransitionTime: now() },
+        { type: "Ready", status: ready ? "True" : "False", lastTransitionTime: now() },
+      ];
+      p.status.containerStatuses = [
+        { name: this.containerName(p), image: p.spec.containers?.[0]?.image, imageID: "sha256:0", ready, started: true, restartCount: prev?.restartCount ?? 0, state: { running: { startedAt: now() } }, lastState: prev?.lastState ?? {} },
+      ];
+    });
+  }
+
+  setReady(ns: string, name: string, ready: boolean): void {
+    this.run(ns, name, ready);
+  }
+
+  /** The container exits non-zero and is restarted with back-off (CrashLoopBackOff). */
+  crash(ns: string, name: string, opts: { exitCode?: number; reason?: string; backoff?: boolean } = {}): void {
+    this.update(ns, name, (p) => {
+      const prev = p.status.containerStatuses?.[0] ?? {};
+      const exitCode = opts.exitCode ?? 1;
+      const terminated = { exitCode, reason: opts.reason ?? (exitCode === 137 ? "OOMKilled" : "Error"), startedAt: prev.state?.running?.startedAt ?? now(), finishedAt: now(), containerID: "containerd://0" };
+      p.status.phase = "Running";
+      p.status.conditions = (p.status.conditions ?? []).map((c: Obj) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", lastTransitionTime: now() } : c));
+      p.status.containerStatuses = [
+        {
+          name: this.containerName(p),
+          image: p.spec.containers?.[0]?.image,
+          imageID: "sha256:0",
+          ready: false,
+          started: false,
+          restartCount: (prev.restartCount ?? 0) + 1,
+          state: opts.backoff === false ? { running: { startedAt: now() } } : { waiting: { reason: "CrashLoopBackOff", message: `back-off 10s restarting failed container=${this.containerName(p)} pod=${name}` } },
+          lastState: { terminated },
+        },
+      ];
+    });
+  }
+
+  /** A job pod's container ends with `exitCode` (phase Succeeded or Failed). */
+  exit(ns: string, name: string, exitCode: number, reason?: string): void {
+    this.update(ns, name, (p) => {
+      p.status.phase = exitCode === 0 ? "Succeeded" : "Failed";
+      p.status.conditions = (p.status.conditions ?? []).map((c: Obj) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False" } : c));
+      p.status.containerStatuses = [
+        { name: this.containerName(p), image: p.spec.containers?.[0]?.image, imageID: "sha256:0", ready: false, started: false, restartCount: 0, state: { terminated: { exitCode, reason: reason ?? (exitCode === 0 ? "Completed" : "Error"), finishedAt: now() } }, lastState: {} },
+      ];
+    });
+    const entry = this.logs.get(`${ns}/${name}`);
+    if (entry) {
+      entry.done = true;
+      for (const w of entry.wake) w();
+    }
+  }
+
+  /** Appends log text for a pod (served by `GET .../pods/<name>/log`). */
+  appendLog(ns: string, name: string, text: string, done = false): void {
+    const k = `${ns}/${name}`;
+    let e = this.logs.get(k);
+    if (!e) this.logs.set(k, (e = { text: "", done: false, wake: new Set() }));
+    e.text += text;
+    e.done ||= done;
+    for (const w of e.wake) w();
+  }
+
+  logStream(ns: string, name: string, follow: boolean, signal: AbortSignal): ReadableStream<Uint8Array> | null {
+    const pod = this.store.get(POD, ns, name);
+    if (!pod || (!pod.status?.containerStatuses && pod.status?.phase === "Pending")) return null;
+    const k = `${ns}/${name}`;
+    if (!this.logs.has(k)) this.logs.set(k, { text: "", done: false, wake: new Set() });
+    const entry = this.logs.get(k)!;
+    const enc = new TextEncoder();
+    let sent = 0;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        for (;;) {
+          if (entry.text.length > sent) {
+            controller.enqueue(enc.encode(entry.text.slice(sent)));
+            sent = entry.text.length;
+            return;
+          }
+          const phase = this.store.get(POD, ns, name)?.status?.phase;
+          if (!follow || entry.done || signal.aborted || phase === "Succeeded" || phase === "Failed" || !this.store.get(POD, ns, name)) {
+            controller.close();
+            return;
+          }
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              entry.wake.delete(wake);
+              resolve();
+            };
+            entry.wake.add(wake);
+            signal.addEventListener("abort", wake, { once: true });
+          });
+        }
+      },
+    });
+  }
+}
