@@ -30,6 +30,10 @@ export const ConfigSchema = z.object({
       timeoutMs: z.number().int().positive().default(15 * 60_000),
       maxPackageBytes: z.number().int().positive().default(1024 ** 3),
       defaultStack: z.string().min(1).default("cflinuxfs4"),
+      /** gzip level of droplets: 1 is fastest, 9 smallest. */
+      dropletGzipLevel: z.number().int().min(1).max(9).default(6),
+      /** PATH buildpacks see when staging locally (the local "stack"); default: eirini's own PATH. */
+      stackPath: z.string().min(1).optional(),
     })
     .prefault({}),
   cells: z

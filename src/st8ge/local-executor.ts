@@ -1,0 +1,207 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { packTree } from "./droplet-pack.ts";
+import { NO_BUILDPACK_DETECTED, StagingError, UnsafeArchiveError } from "./errors.ts";
+import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./executor.ts";
+import builderScript from "./lifecycle/builder.sh" with { type: "text" };
+import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
+import { runProcessGroup, type GroupResult } from "./process-group.ts";
+import { diskUsageBytes } from "./resource-usage.ts";
+import { unpackSource } from "./unpack/package-source.ts";
+
+export interface LocalExecutorOptions {
+  /** Parent of every staging's working directory (e.g. `<dataDir>/staging/work`). */
+  workRoot: string;
+  /** PATH the buildpacks see: the "stack" is this machine. Default: this process's PATH. */
+  path?: string;
+  /** Memory/disk sampling interval. */
+  pollMs?: number;
+  /** gzip level of droplets (1 fastest .. 9 smallest). */
+  gzipLevel?: number;
+  /** Most entries an app package may unpack to. */
+  maxEntries?: number;
+}
+
+const MB = 1024 * 1024;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes working dirs left by stagings of a process that died (name starts with its pid). */
+function sweepStale(workRoot: string): void {
+  for (const name of readdirSync(workRoot)) {
+    const pid = Number(name.split("-")[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) rmSync(join(workRoot, name), { recursive: true, force: true });
+  }
+}
+
+function cacheKey(name: string): string {
+  return new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 32);
+}
+
+function killedError(g: GroupResult, job: StagingJob): StagingError {
+  switch (g.killedFor) {
+    case "timeout":
+      return new StagingError("StagingTimeExpired", `staging exceeded its time limit of ${Math.round(job.limits.timeoutMs / 1000)} s`);
+    case "memory":
+      return new StagingError("InsufficientResources", `staging exceeded its memory limit of ${Math.round(job.limits.memoryBytes / MB)} MB`);
+    case "disk":
+      return new StagingError("InsufficientResources", `staging exceeded its disk limit of ${Math.round(job.limits.diskBytes / MB)} MB`);
+    default:
+      return new StagingError("StagingCancelled", "staging was cancelled");
+  }
+}
+
+function statusError(work: string, job: StagingJob, g: GroupResult): StagingError {
+  let status = "";
+  try {
+    status = readFileSync(join(work, "out", "status"), "utf8").trim();
+  } catch {
+    // The lifecycle itself died before saying why.
+  }
+  const [phase, idx, rc] = status.split(" ");
+  const name = job.buildpacks[Number(idx)]?.name ?? "?";
+  switch (phase) {
+    case "detect":
+      return new StagingError("NoAppDetectedError", NO_BUILDPACK_DETECTED);
+    case "multi":
+      return new StagingError("BuildpackCompileFailed", `buildpack ${name} cannot supply dependencies to another buildpack (it has no bin/supply)`);
+    case "nofinal":
+      return new StagingError("BuildpackCompileFailed", `buildpack ${name} has neither bin/finalize nor bin/compile`);
+    case "norelease":
+      return new StagingError("BuildpackReleaseFailed", `buildpack ${name} has no bin/release`);
+    case "release":
+      return new StagingError("BuildpackReleaseFailed", `buildpack ${name}: bin/release failed with exit status ${rc}`);
+    case "supply":
+    case "finalize":
+    case "compile":
+      return new StagingError("BuildpackCompileFailed", `buildpack ${name}: bin/${phase} failed with exit status ${rc}`);
+    default:
+      return new StagingError("StagerError", `staging lifecycle exited with ${g.signal ? `signal ${g.signal}` : `status ${g.exitCode}`}`);
+  }
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= MB ? `${(bytes / MB).toFixed(1)}M` : `${Math.max(1, Math.round(bytes / 1024))}K`;
+}
+
+/**
+ * The local executor: stages on this machine. Each staging gets a fresh
+ * working directory under `workRoot` (named `<pid>-<id>-<random>` so a later
+ * start can sweep what a crashed process left), the package and buildpacks
+ * are unpacked there by the safe unpackers, and the lifecycle script runs as
+ * its own process group with HOME and TMPDIR inside the working directory.
+ */
+export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor {
+  mkdirSync(opts.workRoot, { recursive: true });
+  sweepStale(opts.workRoot);
+  const path = opts.path ?? process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
+
+  async function run(job: StagingJob, hooks: ExecHooks): Promise<StagingOutcome> {
+    const safeId = job.id.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64);
+    const work = join(opts.workRoot, `${process.pid}-${safeId}-${crypto.randomUUID().slice(0, 8)}`);
+    const deadline = Date.now() + job.limits.timeoutMs;
+    const checkpoint = () => {
+      if (hooks.signal?.aborted) throw new StagingError("StagingCancelled", "staging was cancelled");
+      if (Date.now() > deadline) throw new StagingError("StagingTimeExpired", `staging exceeded its time limit of ${Math.round(job.limits.timeoutMs / 1000)} s`);
+    };
+    try {
+      const droplet = join(work, "droplet");
+      for (const d of ["droplet/deps", "droplet/profile.d", "droplet/tmp", "droplet/logs", "buildpacks", "cache", "out", "home", "tmp"]) {
+        mkdirSync(join(work, d), { recursive: true });
+      }
+      checkpoint();
+      const limits = { maxBytes: job.limits.diskBytes, maxEntries: opts.maxEntries ?? 500_000 };
+      try {
+        const got = await unpackSource(job.package, join(droplet, "app"), limits);
+        hooks.onLine("OUT", `Downloaded app package (${sizeText(got.bytes)})`);
+      } catch (err) {
+        if (err instanceof UnsafeArchiveError) throw new StagingError("InvalidPackage", `app package rejected: ${err.message}`, { cause: err });
+        throw err;
+      }
+      for (const [i, bp] of job.buildpacks.entries()) {
+        checkpoint();
+        try {
+          // Zips made without Unix modes (Windows) still need runnable bin/ scripts.
+          await unpackSource(bp.source, join(work, "buildpacks", String(i)), limits, { defaultMode: (n) => (n.startsWith("bin/") ? 0o755 : 0o644) });
+        } catch (err) {
+          if (err instanceof UnsafeArchiveError) throw new StagingError("StagerError", `buildpack ${bp.name} rejected: ${err.message}`, { cause: err });
+          throw err;
+        }
+      }
+      if (job.cacheDir && existsSync(job.cacheDir)) {
+        cpSync(job.cacheDir, join(work, "cache"), { recursive: true, verbatimSymlinks: true });
+      }
+      writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${cacheKey(b.name)}\n`).join(""));
+      writeFileSync(join(work, "lifecycle.sh"), builderScript, { mode: 0o755 });
+      checkpoint();
+
+      const env: Record<string, string> = {
+        LANG: "en_US.UTF-8",
+        PATH: path,
+        ...job.env,
+        HOME: join(work, "home"),
+        TMPDIR: join(work, "tmp"),
+        ST8GE_WORK: work,
+        ST8GE_MODE: job.detect ? "detect" : "named",
+      };
+      const g = await runProcessGroup({
+        argv: ["/bin/sh", join(work, "lifecycle.sh")],
+        cwd: join(droplet, "app"),
+        env,
+        limits: { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work },
+        onLine: hooks.onLine,
+        signal: hooks.signal,
+        ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+      });
+      if (g.killedFor) throw killedError(g, job);
+      if (g.exitCode !== 0) throw statusError(work, job, g);
+      if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);
+
+      const final = Number(readFileSync(join(work, "out", "chosen"), "utf8").trim());
+      const buildpackName = job.buildpacks[final]!.name;
+      const detectOut = job.detect ? readFileSync(join(work, "out", "detect"), "utf8").trim() : "";
+      const detectedBuildpack = detectOut || buildpackName;
+      let processTypes: Record<string, string>;
+      try {
+        processTypes = parseRelease(readFileSync(join(work, "out", "release.yml"), "utf8"));
+      } catch (err) {
+        throw new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
+      }
+      const procfile = join(droplet, "app", "Procfile");
+      if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
+      const startCommand = job.startCommand || processTypes.web || "";
+      if (!startCommand) {
+        hooks.onLine("ERR", "No start command specified by buildpack or via Procfile.");
+        hooks.onLine("ERR", "App will not start unless a command is provided at runtime.");
+      }
+      writeFileSync(join(droplet, "staging_info.yml"), stagingInfo(detectedBuildpack, startCommand));
+      checkpoint();
+      hooks.onLine("OUT", "Uploading droplet...");
+      const packed = await packTree(droplet, job.dropletPath, opts.gzipLevel);
+      hooks.onLine("OUT", `Uploaded droplet (${sizeText(packed.size)})`);
+      return {
+        droplet: packed,
+        detectedBuildpack,
+        buildpackName,
+        startCommand,
+        processTypes,
+        cacheDir: join(work, "cache"),
+        dispose: () => rmSync(work, { recursive: true, force: true }),
+      };
+    } catch (err) {
+      rmSync(work, { recursive: true, force: true });
+      rmSync(job.dropletPath, { force: true });
+      if (err instanceof StagingError) throw err;
+      throw new StagingError("StagerError", `staging failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  return { name: "local", run };
+}
