@@ -1,0 +1,50 @@
+import type { Database } from "bun:sqlite";
+import { Hono } from "hono";
+import type { CcDeps, CcEnv } from "./deps.ts";
+import { listRows } from "./list.ts";
+import { auditEvent } from "./present.ts";
+import type { AuditRow } from "./rows.ts";
+import { notFound } from "./errors.ts";
+
+export interface AuditInput {
+  type: string;
+  actor: { guid: string; type: string; name: string };
+  target: { guid: string; type: string; name: string };
+  data?: Record<string, unknown>;
+  space_guid?: string;
+  organization_guid?: string;
+}
+
+/** Appends one audit event (`cf events`); call inside the transaction of the change it records. */
+export function recordAudit(deps: Pick<CcDeps, "db" | "newGuid" | "stamp">, e: AuditInput): void {
+  const db: Database = deps.db;
+  const seq = (db.query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM cc_audit_events").get() as { n: number }).n;
+  db.query(
+    `INSERT INTO cc_audit_events (guid, type, actor_guid, actor_type, actor_name, target_guid, target_type, target_name, data, space_guid, organization_guid, created_at, seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(deps.newGuid(), e.type, e.actor.guid, e.actor.type, e.actor.name, e.target.guid, e.target.type, e.target.name, JSON.stringify(e.data ?? {}), e.space_guid ?? "", e.organization_guid ?? "", deps.stamp(), seq);
+}
+
+/** `GET /v3/audit_events` (filters the CLI's `cf events` uses: target_guids, types, space_guids, organization_guids). */
+export function auditRoutes(deps: CcDeps): Hono<CcEnv> {
+  const r = new Hono<CcEnv>();
+  r.get("/v3/audit_events", (c) => {
+    const rows = deps.db.query("SELECT * FROM cc_audit_events ORDER BY seq").all() as AuditRow[];
+    const res = listRows(c, deps.baseUrl(), rows, {
+      filters: {
+        target_guids: (e, v) => v.includes(e.target_guid),
+        types: (e, v) => v.includes(e.type),
+        space_guids: (e, v) => v.includes(e.space_guid),
+        organization_guids: (e, v) => v.includes(e.organization_guid),
+      },
+      orderBy: { created_at: (e) => e.seq },
+    });
+    return c.json({ pagination: res.pagination, resources: res.page.map((e) => auditEvent(deps.baseUrl(), e)) });
+  });
+  r.get("/v3/audit_events/:guid", (c) => {
+    const row = deps.db.query("SELECT * FROM cc_audit_events WHERE guid = ?").get(c.req.param("guid")) as AuditRow | null;
+    if (!row) throw notFound("Event");
+    return c.json(auditEvent(deps.baseUrl(), row));
+  });
+  return r;
+}

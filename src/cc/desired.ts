@@ -1,0 +1,106 @@
+import { cpuWeight, type LRP, processGuid } from "../model/index.ts";
+import type { CcDeps } from "./deps.ts";
+import type { AppRow, DropletRow, OrgRow, ProcessRow, SpaceRow } from "./rows.ts";
+import { vcapApplication } from "./vcap.ts";
+
+/**
+ * Desired state for the Sink: one LRP per process of every STARTED app with
+ * a current droplet. `version` is the process version (new on start,
+ * restart, droplet or command change: the Sink replaces the LRP);
+ * `last_updated` moves on any change (scale, routes, env: updated in place).
+ * Built with a handful of bulk queries so a 10,000-process pass stays cheap.
+ */
+export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">): LRP[] {
+  const db = deps.db;
+  const procs = db
+    .query(
+      `SELECT p.* FROM cc_processes p JOIN cc_apps a ON a.guid = p.app_guid
+       WHERE a.state = 'STARTED' AND a.droplet_guid IS NOT NULL ORDER BY p.app_guid, p.type`,
+    )
+    .all() as ProcessRow[];
+  if (procs.length === 0) return [];
+  const apps = byGuid(db.query("SELECT * FROM cc_apps WHERE state = 'STARTED' AND droplet_guid IS NOT NULL").all() as AppRow[]);
+  const spaces = byGuid(db.query("SELECT * FROM cc_spaces").all() as SpaceRow[]);
+  const orgs = byGuid(db.query("SELECT * FROM cc_orgs").all() as OrgRow[]);
+  const droplets = byGuid(
+    db.query("SELECT d.* FROM cc_droplets d JOIN cc_apps a ON a.droplet_guid = d.guid WHERE a.state = 'STARTED'").all() as DropletRow[],
+  );
+  const hosts = new Map<string, string[]>();
+  const routeRows = db
+    .query(
+      `SELECT dst.app_guid, dst.process_type, r.host, d.name AS domain FROM cc_destinations dst
+       JOIN cc_routes r ON r.guid = dst.route_guid JOIN cc_domains d ON d.guid = r.domain_guid`,
+    )
+    .all() as { app_guid: string; process_type: string; host: string; domain: string }[];
+  for (const r of routeRows) {
+    const key = `${r.app_guid}/${r.process_type}`;
+    const list = hosts.get(key) ?? [];
+    const hostname = r.host ? `${r.host}.${r.domain}` : r.domain;
+    if (!list.includes(hostname)) list.push(hostname);
+    hosts.set(key, list);
+  }
+  const cfApi = deps.baseUrl();
+  const out: LRP[] = [];
+  for (const p of procs) {
+    const a = apps.get(p.app_guid);
+    const d = a?.droplet_guid ? droplets.get(a.droplet_guid) : undefined;
+    const space = a ? spaces.get(a.space_guid) : undefined;
+    const org = space ? orgs.get(space.org_guid) : undefined;
+    if (!a || !d || !space || !org || d.state !== "STAGED") continue;
+    out.push(toLrp(a, p, d, space, org, hosts.get(`${a.guid}/${p.type}`) ?? [], cfApi));
+  }
+  return out;
+}
+
+function byGuid<T extends { guid: string }>(rows: T[]): Map<string, T> {
+  return new Map(rows.map((r) => [r.guid, r]));
+}
+
+export function startCommand(p: ProcessRow, d: DropletRow): string {
+  if (p.command) return p.command;
+  const types = JSON.parse(d.process_types) as Record<string, string>;
+  return types[p.type] ?? (p.type === "web" ? d.start_command : "");
+}
+
+export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, org: OrgRow, hostnames: string[], cfApi: string): LRP {
+  const env: Record<string, string> = {
+    ...(JSON.parse(a.env) as Record<string, string>),
+    VCAP_APPLICATION: JSON.stringify(vcapApplication(a, space, org, hostnames, cfApi, p)),
+    VCAP_SERVICES: "{}",
+    MEMORY_LIMIT: `${p.memory_in_mb}m`,
+  };
+  const command = startCommand(p, d);
+  const lifecycle: LRP["lifecycle"] =
+    d.lifecycle_type === "docker"
+      ? { docker_lifecycle: { image: d.docker_image ?? "", command: command ? ["/bin/sh", "-c", command] : [] } }
+      : { buildpack_lifecycle: { droplet_guid: d.guid, droplet_hash: d.hash ?? "", start_command: command } };
+  const updated = a.updated_at > p.updated_at ? a.updated_at : p.updated_at;
+  return {
+    guid: p.guid,
+    version: p.version,
+    process_guid: processGuid(p.guid, p.version),
+    process_type: p.type,
+    app_guid: a.guid,
+    app_name: a.name,
+    space_guid: space.guid,
+    space_name: space.name,
+    organization_guid: org.guid,
+    organization_name: org.name,
+    environment: env,
+    instances: p.instances,
+    memory_mb: p.memory_in_mb,
+    disk_mb: p.disk_in_mb,
+    cpu_weight: cpuWeight(p.memory_in_mb),
+    ports: [8080],
+    routes: hostnames.length ? { "cf-router": hostnames.map((hostname) => ({ hostname, port: 8080 })) } : {},
+    health_check_type: p.health_check_type as LRP["health_check_type"],
+    health_check_http_endpoint: p.health_check_endpoint ?? "/",
+    health_check_timeout_ms: (p.health_check_invocation_timeout ?? 1) * 1000,
+    start_timeout_ms: (p.health_check_timeout ?? 60) * 1000,
+    placement_tags: [],
+    volume_mounts: [],
+    user_defined_annotations: {},
+    last_updated: updated,
+    lifecycle,
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Embedded Cloud Controller contract: a CF V3 API faithful enough for the
+ * stock cf CLI (v7/v8), a UAA-compatible token endpoint under `/uaa`, and a
+ * log-cache read API under `/api/v1`, served as one AppliancePart.
+ *
+ * Needs (ports, wired in src/cli/parts.ts): a Stager (st8ge), an
+ * InstancesReader and TaskRunner (OPI), and the app log store. Offers the
+ * Sink its desired-state source (`desiredProcesses()`, `onDesiredChange()`)
+ * and takes OPI's events back (`recordCrash`, `recordTaskCompletion`).
+ * State lives in the cc_* tables (migration 0005); every write commits
+ * before the answer and before the Sink hears about it.
+ */
+import { Hono } from "hono";
+import { deriveKey } from "../auth/index.ts";
+import type { AppliancePart, PartContext } from "../cli/part.ts";
+import type { InstanceCrashed, LRP, TaskCompleted } from "../model/index.ts";
+import { auditRoutes } from "./audit.ts";
+import { appRoutes } from "./apps.ts";
+import { buildRoutes } from "./builds.ts";
+import { systemClock, randomGuid, type Clock, type NewGuid } from "./clock.ts";
+import { recordCrash } from "./crashes.ts";
+import type { CcDeps, CcEnv } from "./deps.ts";
+import { desiredProcesses } from "./desired.ts";
+import { CfApiError, renderError } from "./errors.ts";
+import { jobRoutes } from "./jobs.ts";
+import { logCacheRoutes } from "./log-cache.ts";
+import { manifestRoutes } from "./manifest.ts";
+import { orgSpaceRoutes, seedDefaults } from "./orgs-spaces.ts";
+import type { CcPorts, DesiredChange, DesiredStateSource } from "./ports.ts";
+import { processRoutes } from "./processes.ts";
+import { packageRoutes } from "./packages.ts";
+import { rootRoutes } from "./root.ts";
+import { routeRoutes } from "./routes.ts";
+import { stackRoutes } from "./stacks.ts";
+import { StagingRunner } from "./staging.ts";
+import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
+import { authenticate, uaaRoutes } from "./uaa.ts";
+
+export type { CcPorts, Stager, StagingHandle, InstancesReader, TaskRunner, CcLogStore, StoredLog, DesiredChange, DesiredStateSource } from "./ports.ts";
+export { CfApiError } from "./errors.ts";
+export { CC_API_VERSION } from "./root.ts";
+export { DEFAULT_ORG, DEFAULT_SPACE } from "./orgs-spaces.ts";
+
+export interface CloudControllerOptions {
+  clock?: Clock;
+  newGuid?: NewGuid;
+}
+
+export interface CloudControllerPart extends AppliancePart, DesiredStateSource {
+  routes: Hono;
+  /** An OPI crash event: audit event + log line. False when the process is unknown. */
+  recordCrash(event: InstanceCrashed): boolean;
+  /** An OPI task completion: task state SUCCEEDED/FAILED. */
+  recordTaskCompletion(event: TaskCompleted): void;
+  /** Resolves once no staging is in flight (tests, shutdown). */
+  stagingIdle(): Promise<void>;
+}
+
+/**
+ * Builds the Cloud Controller part. Example:
+ * `const cc = createCloudControllerPart({ ...ctx, ports: { stager, instances: opi, tasks: opi, logs: store.logs } })`.
+ */
+export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts }, opts: CloudControllerOptions = {}): CloudControllerPart {
+  const clock = opts.clock ?? systemClock;
+  const listeners = new Set<(c: DesiredChange) => void>();
+  const log = ctx.logger.child({ part: "cc" });
+  const deps: CcDeps = {
+    db: ctx.store.db,
+    blobs: ctx.store.blobs,
+    config: ctx.config,
+    logger: log,
+    clock,
+    newGuid: opts.newGuid ?? randomGuid,
+    ports: ctx.ports,
+    baseUrl: ctx.baseUrl,
+    uaaKey: deriveKey(ctx.tokenKey, "uaa"),
+    stamp: () => clock.now().toISOString(),
+    changed(change) {
+      for (const l of listeners) {
+        try {
+          l(change);
+        } catch (err) {
+          log.warn("desired-change listener failed", { error: err });
+        }
+      }
+    },
+  };
+  const keys = { access: deps.uaaKey, refresh: deriveKey(ctx.tokenKey, "uaa-refresh") };
+  const nowSec = () => Math.floor(clock.now().getTime() / 1000);
+  const staging = new StagingRunner(deps);
+  seedDefaults(deps);
+
+  const app = new Hono<CcEnv>();
+  app.onError((err, c) => renderError(err, c, (e) => log.error("request failed", { method: c.req.method, path: c.req.path, error: e })));
+  app.use("/v3/*", async (c, next) => {
+    const path = c.req.path.replace(/\/+$/, "");
+    if (path !== "/v3" && path !== "/v3/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method));
+    await next();
+  });
+  app.use("/api/v1/read/*", async (c, next) => {
+    c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET"));
+    await next();
+  });
+  for (const sub of [
+    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
+    packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
+    jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
+  ]) {
+    app.route("/", sub);
+  }
+  app.all("/v3/*", () => {
+    throw new CfApiError(404, 10000, "CF-NotFound", "Unknown request");
+  });
+
+  return {
+    name: "cc",
+    routes: app as unknown as Hono,
+    desiredProcesses: (): LRP[] => desiredProcesses(deps),
+    onDesiredChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    recordCrash: (e) => recordCrash(deps, e),
+    recordTaskCompletion: (e) => recordTaskCompletion(deps, e),
+    stagingIdle: () => staging.idle(),
+    async start() {
+      staging.failInterrupted();
+    },
+    async stop() {
+      await staging.stop();
+      listeners.clear();
+    },
+  };
+}

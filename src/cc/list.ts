@@ -1,0 +1,108 @@
+import type { Context } from "hono";
+import { badQuery } from "./errors.ts";
+
+/**
+ * V3 list semantics: comma-separated filters, `page`/`per_page` (max 5000),
+ * `order_by` with `-` for descending, and the `pagination` block the CLI's
+ * paginator follows (ccv3/paginated_resources.go reads `pagination.next.href`).
+ * Unknown query parameters are a 400 CF-BadQueryParameter, as in CC.
+ */
+export interface ListSpec<T> {
+  filters?: Record<string, (row: T, values: string[]) => boolean>;
+  orderBy?: Record<string, (row: T) => string | number>;
+  /** Extra parameters the endpoint understands (e.g. include, label_selector). */
+  extra?: string[];
+}
+
+const COMMON = ["page", "per_page", "order_by", "label_selector", "include", "fields", "created_ats", "updated_ats"];
+
+export interface ListResult<T> {
+  page: T[];
+  total: number;
+  pagination: Record<string, unknown>;
+  params: URLSearchParams;
+}
+
+export function splitValues(v: string): string[] {
+  return v.split(",").map((s) => decodeURIComponent(s)).filter((s) => s.length > 0);
+}
+
+function positiveInt(params: URLSearchParams, key: string, fallback: number, max: number): number {
+  const raw = params.get(key);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw badQuery(`${key} must be between 1 and ${max}`);
+  return Number(raw);
+}
+
+/** Simple label selector over resources that carry no labels: only negative clauses match. */
+function labelSelectorMatchesEmpty(selector: string): boolean {
+  return selector.split(",").every((clause) => clause.trim().startsWith("!") || /!=/.test(clause) || / notin /.test(clause));
+}
+
+export function listRows<T extends { created_at: string; updated_at?: string }>(c: Context, base: string, rows: T[], spec: ListSpec<T> = {}): ListResult<T> {
+  const url = new URL(c.req.url);
+  const params = url.searchParams;
+  const filters = spec.filters ?? {};
+  const allowed = new Set([...COMMON, ...Object.keys(filters), ...(spec.extra ?? [])]);
+  const unknown = [...new Set(params.keys())].filter((k) => !allowed.has(k));
+  if (unknown.length > 0) throw badQuery(`Unknown query parameter(s): '${unknown.join("', '")}'`);
+  const perPage = positiveInt(params, "per_page", 50, 5000);
+  const pageNo = positiveInt(params, "page", 1, Number.MAX_SAFE_INTEGER);
+
+  let out = rows;
+  for (const [key, match] of Object.entries(filters)) {
+    const raw = params.get(key);
+    if (raw === null) continue;
+    const values = splitValues(raw);
+    out = out.filter((r) => match(r, values));
+  }
+  const selector = params.get("label_selector");
+  if (selector !== null && selector.trim() !== "" && !labelSelectorMatchesEmpty(selector)) out = [];
+
+  const orderRaw = params.get("order_by") ?? "created_at";
+  const desc = orderRaw.startsWith("-");
+  const orderKey = orderRaw.replace(/^[-+]/, "");
+  const orders: Record<string, (row: T) => string | number> = {
+    created_at: (r) => r.created_at,
+    updated_at: (r) => r.updated_at ?? r.created_at,
+    ...spec.orderBy,
+  };
+  const key = orders[orderKey];
+  if (!key) throw badQuery(`Order by can only be: '${Object.keys(orders).join("', '")}'`);
+  const indexed = out.map((r, i) => ({ r, i, k: key(r) }));
+  indexed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i) * (desc ? -1 : 1));
+  out = indexed.map((x) => x.r);
+
+  const total = out.length;
+  const totalPages = Math.max(1, Math.ceil(total / perPage));
+  const link = (p: number) => {
+    const q = new URLSearchParams(params);
+    q.set("page", String(p));
+    q.set("per_page", String(perPage));
+    return { href: `${base}${url.pathname}?${q.toString()}` };
+  };
+  const start = (pageNo - 1) * perPage;
+  return {
+    page: out.slice(start, start + perPage),
+    total,
+    params,
+    pagination: {
+      total_results: total,
+      total_pages: totalPages,
+      first: link(1),
+      last: link(totalPages),
+      next: pageNo < totalPages ? link(pageNo + 1) : null,
+      previous: pageNo > 1 ? link(pageNo - 1) : null,
+    },
+  };
+}
+
+/** The `include` values asked for, checked against what the endpoint offers. */
+export function includes(params: URLSearchParams, offered: string[]): Set<string> {
+  const raw = params.get("include");
+  if (raw === null) return new Set();
+  const asked = splitValues(raw);
+  const bad = asked.filter((a) => !offered.includes(a));
+  if (bad.length > 0) throw badQuery(`Invalid included resource: '${bad.join("', '")}'`);
+  return new Set(asked);
+}

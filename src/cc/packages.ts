@@ -1,0 +1,162 @@
+import { Hono } from "hono";
+import { zipSync, type Zippable } from "fflate";
+import { z } from "zod";
+import { appAudit } from "./app-state.ts";
+import { Metadata, readJson, Relationship, zodDetail } from "./body.ts";
+import type { CcDeps, CcEnv } from "./deps.ts";
+import { CfApiError, messageParseError, tooLarge, unprocessable } from "./errors.ts";
+import { listRows } from "./list.ts";
+import * as present from "./present.ts";
+import { findApp, getApp, getPackage, type DropletRow, type PackageRow } from "./rows.ts";
+import { lookupResource, rememberResource } from "./resource-cache.ts";
+import { readAppZip, safeRelative, ZipRejected, type ZipEntry } from "./zip-check.ts";
+import { write } from "./write.ts";
+
+const CreatePackage = z.strictObject({
+  type: z.enum(["bits", "docker"]),
+  relationships: z.object({ app: Relationship }),
+  data: z.object({ image: z.string().min(1).optional(), username: z.string().optional(), password: z.string().optional() }).optional(),
+  metadata: Metadata,
+});
+
+/** One entry of the `resources` list (ccv3/resource.go: mode is an octal string). */
+const ResourceRef = z.object({
+  path: z.string().min(1).optional(),
+  fn: z.string().min(1).optional(),
+  mode: z.string().regex(/^[0-7]{1,7}$/).optional(),
+  checksum: z.object({ value: z.string().regex(/^[a-fA-F0-9]{40}$/) }).optional(),
+  sha1: z.string().regex(/^[a-fA-F0-9]{40}$/).optional(),
+  size_in_bytes: z.number().int().nonnegative().optional(),
+  size: z.number().int().nonnegative().optional(),
+});
+type ResourceRef = z.infer<typeof ResourceRef>;
+const sha1Of = (r: ResourceRef) => (r.checksum?.value ?? r.sha1 ?? "").toLowerCase();
+const sizeOf = (r: ResourceRef) => r.size_in_bytes ?? r.size ?? 0;
+const ResourceMatches = z.strictObject({ resources: z.array(ResourceRef).max(100_000) });
+
+/** Packages, bits upload, resource matching (ccv3/package.go, resource.go). */
+export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
+  const r = new Hono<CcEnv>();
+  const b = () => deps.baseUrl();
+  const limit = () => deps.config.staging.maxPackageBytes;
+
+  r.post("/v3/resource_matches", async (c) => {
+    const body = await readJson(c, ResourceMatches);
+    const known = body.resources.filter((res) => {
+      const hit = lookupResource(deps, sha1Of(res));
+      return hit !== null && hit.size === sizeOf(res);
+    });
+    return c.json({ resources: known }, 201);
+  });
+
+  r.get("/v3/packages", (c) => {
+    const rows = deps.db.query("SELECT * FROM cc_packages").all() as PackageRow[];
+    const res = listRows(c, b(), rows, {
+      filters: { app_guids: (p, v) => v.includes(p.app_guid), states: (p, v) => v.includes(p.state), types: (p, v) => v.includes(p.type), guids: (p, v) => v.includes(p.guid) },
+    });
+    return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.pkg(b(), p)) });
+  });
+  r.get("/v3/packages/:guid", (c) => c.json(present.pkg(b(), getPackage(deps.db, c.req.param("guid")))));
+  r.get("/v3/packages/:guid/droplets", (c) => {
+    const p = getPackage(deps.db, c.req.param("guid"));
+    const rows = deps.db.query("SELECT * FROM cc_droplets WHERE package_guid = ?").all(p.guid) as DropletRow[];
+    const res = listRows(c, b(), rows, { filters: { states: (d, v) => v.includes(d.state), guids: (d, v) => v.includes(d.guid) } });
+    return c.json({ pagination: res.pagination, resources: res.page.map((d) => present.droplet(b(), d)) });
+  });
+  r.get("/v3/packages/:guid/download", (c) => {
+    const p = getPackage(deps.db, c.req.param("guid"));
+    if (p.type !== "bits" || !p.blob_digest || !deps.blobs.has(p.blob_digest)) throw unprocessable("Package has no bits to download");
+    return new Response(deps.blobs.stream(p.blob_digest), { headers: { "content-type": "application/zip" } });
+  });
+
+  r.post("/v3/packages", async (c) => {
+    const body = await readJson(c, CreatePackage);
+    const appGuid = body.relationships.app.data.guid;
+    if (!findApp(deps.db, appGuid)) throw unprocessable("App is invalid. Ensure it exists and you have access to it.");
+    if (body.type === "docker" && !body.data?.image) throw unprocessable("Image required for docker packages");
+    if (body.type === "bits" && body.data?.image) throw unprocessable("Bits packages take no image");
+    const pkg = write(deps, () => {
+      const guid = deps.newGuid();
+      const now = deps.stamp();
+      deps.db
+        .query("INSERT INTO cc_packages (guid, app_guid, type, state, docker_image, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(guid, appGuid, body.type, body.type === "docker" ? "READY" : "AWAITING_UPLOAD", body.data?.image ?? null, now, now);
+      appAudit(deps, c.get("user"), getApp(deps.db, appGuid), "audit.app.package.create", { package_guid: guid, request: { type: body.type } });
+      return getPackage(deps.db, guid);
+    });
+    return c.json(present.pkg(b(), pkg), 201);
+  });
+
+  r.post("/v3/packages/:guid/upload", async (c) => {
+    const p = getPackage(deps.db, c.req.param("guid"));
+    if (p.type !== "bits") throw unprocessable("Only bits packages take uploads");
+    if (p.state !== "AWAITING_UPLOAD") throw new CfApiError(422, 150004, "CF-PackageBitsAlreadyUploaded", "Bits may be uploaded only once. Create a new package to upload different bits.");
+    const declared = Number(c.req.header("content-length") ?? "0");
+    if (declared > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
+    let form: FormData;
+    try {
+      form = await c.req.formData();
+    } catch (err) {
+      throw messageParseError(`the upload is not multipart/form-data (${(err as Error).message})`);
+    }
+    const bits = form.get("bits");
+    const resourcesRaw = form.get("resources");
+    if (bits !== null && typeof bits === "string") throw unprocessable("bits must be a file");
+    if (bits && bits.size > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
+
+    let refs: ResourceRef[] = [];
+    if (resourcesRaw !== null) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(typeof resourcesRaw === "string" ? resourcesRaw : await resourcesRaw.text());
+      } catch {
+        throw messageParseError("resources is not valid JSON");
+      }
+      const ok = z.array(ResourceRef).safeParse(parsed);
+      if (!ok.success) throw unprocessable(`resources: ${zodDetail(ok.error)}`);
+      refs = ok.data;
+    }
+    if (!bits && refs.length === 0) throw unprocessable("Upload must include either resources or bits");
+
+    // Validate everything before writing anything: a bad upload changes nothing.
+    let entries: ZipEntry[] = [];
+    try {
+      if (bits) entries = readAppZip(new Uint8Array(await bits.arrayBuffer()));
+      for (const ref of refs) {
+        const path = ref.path ?? ref.fn;
+        if (!path) throw new ZipRejected("every resource needs a path");
+        safeRelative(path);
+      }
+    } catch (err) {
+      if (err instanceof ZipRejected) throw unprocessable(`The uploaded package is invalid: ${err.message}`);
+      throw err;
+    }
+    const cached = refs.map((ref) => {
+      const hit = lookupResource(deps, sha1Of(ref));
+      if (!hit) throw unprocessable(`The uploaded package is invalid: resource '${ref.path ?? ref.fn}' (sha1 ${sha1Of(ref)}) is not in the resource cache`);
+      return { ref, hit };
+    });
+    const total = entries.reduce((n, e) => n + e.data.byteLength, 0) + cached.reduce((n, x) => n + x.hit.size, 0);
+    if (total > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
+
+    const files: Zippable = {};
+    for (const e of entries) {
+      files[e.kind === "dir" ? `${e.path}/` : e.path] = [e.data, { attrs: (e.mode & 0xffff) * 0x10000, os: 3 }];
+      if (e.kind === "file") await rememberResource(deps, e.data);
+    }
+    for (const { ref, hit } of cached) {
+      const path = safeRelative(ref.path ?? ref.fn ?? "");
+      const mode = 0o100000 | (ref.mode ? parseInt(ref.mode, 8) & 0o777 : 0o644);
+      files[path] = [await deps.blobs.bytes(hit.blob_digest), { attrs: mode * 0x10000, os: 3 }];
+    }
+    const zip = zipSync(files, { level: 6 });
+    const { digest } = await deps.blobs.putBytes(zip);
+    const updated = write(deps, () => {
+      deps.db.query("UPDATE cc_packages SET state = 'READY', blob_digest = ?, updated_at = ? WHERE guid = ?").run(digest, deps.stamp(), p.guid);
+      appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.upload-bits", { package_guid: p.guid });
+      return getPackage(deps.db, p.guid);
+    });
+    return c.json(present.pkg(b(), updated));
+  });
+  return r;
+}

@@ -1,0 +1,163 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { processGuid, type Instance } from "../model/index.ts";
+import { appAudit } from "./app-state.ts";
+import { Metadata, readJson } from "./body.ts";
+import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
+import { unprocessable } from "./errors.ts";
+import { listRows } from "./list.ts";
+import * as present from "./present.ts";
+import { appProcess, getApp, getProcess, type ProcessRow } from "./rows.ts";
+import { write } from "./write.ts";
+
+const Scale = z.strictObject({
+  instances: z.number().int().min(0).max(2000).optional(),
+  memory_in_mb: z.number().int().min(1).max(1024 * 1024).optional(),
+  disk_in_mb: z.number().int().min(1).max(1024 * 1024).optional(),
+  log_rate_limit_in_bytes_per_second: z.number().int().min(-1).optional(),
+});
+
+const HealthCheck = z.object({
+  type: z.enum(["port", "http", "process", "none"]).optional(),
+  data: z.object({
+    timeout: z.number().int().min(1).max(3600).nullable().optional(),
+    invocation_timeout: z.number().int().min(1).max(3600).nullable().optional(),
+    interval: z.number().int().nullable().optional(),
+    endpoint: z.string().nullable().optional(),
+  }).optional(),
+});
+const UpdateProcess = z.strictObject({ command: z.string().nullable().optional(), health_check: HealthCheck.optional(), readiness_health_check: z.unknown().optional(), metadata: Metadata });
+
+export type ScaleInput = z.infer<typeof Scale>;
+
+/** Scale in the caller's transaction (also used by apply_manifest). */
+export function scaleProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid" | "config">, p: ProcessRow, s: ScaleInput): void {
+  deps.db
+    .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, updated_at = ? WHERE guid = ?")
+    .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, deps.stamp(), p.guid);
+}
+
+export interface HealthCheckInput {
+  type?: "port" | "http" | "process" | "none";
+  timeout?: number | null;
+  invocation_timeout?: number | null;
+  endpoint?: string | null;
+}
+
+/** Command and health check update in the caller's transaction; a new command means a new version (restart). */
+export function updateProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid">, p: ProcessRow, command: string | null | undefined, hc: HealthCheckInput | undefined): void {
+  const type = hc?.type === "none" ? "process" : (hc?.type ?? p.health_check_type);
+  const endpoint = hc?.endpoint !== undefined ? hc.endpoint : p.health_check_endpoint;
+  if (endpoint && !endpoint.startsWith("/")) throw unprocessable("Health check endpoint must be a valid URI path");
+  const version = command !== undefined && command !== p.command ? deps.newGuid() : p.version;
+  deps.db
+    .query(
+      `UPDATE cc_processes SET command = ?, health_check_type = ?, health_check_endpoint = ?, health_check_timeout = ?, health_check_invocation_timeout = ?, version = ?, updated_at = ? WHERE guid = ?`,
+    )
+    .run(
+      command !== undefined ? command : p.command,
+      type,
+      type === "http" ? (endpoint ?? "/") : endpoint,
+      hc?.timeout !== undefined ? hc.timeout : p.health_check_timeout,
+      hc?.invocation_timeout !== undefined ? hc.invocation_timeout : p.health_check_invocation_timeout,
+      version,
+      deps.stamp(),
+      p.guid,
+    );
+}
+
+/** V3 stats states (ccv3/constant ProcessInstanceState) from OPI instance states. */
+function statsState(i: Instance): string {
+  switch (i.state) {
+    case "RUNNING":
+      return "RUNNING";
+    case "CRASHED":
+      return "CRASHED";
+    case "UNCLAIMED":
+    case "CLAIMED":
+      return "STARTING";
+    default:
+      return "DOWN";
+  }
+}
+
+/** Processes: list/get/update, scale, stats (ccv3/process.go, process_instance.go). */
+export function processRoutes(deps: CcDeps): Hono<CcEnv> {
+  const r = new Hono<CcEnv>();
+  const b = () => deps.baseUrl();
+
+  const list = (c: CcContext, rows: ProcessRow[]) => {
+    const res = listRows(c, b(), rows, {
+      filters: { types: (p, v) => v.includes(p.type), app_guids: (p, v) => v.includes(p.app_guid), guids: (p, v) => v.includes(p.guid), space_guids: (p, v) => v.includes(getApp(deps.db, p.app_guid).space_guid) },
+    });
+    return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.process(b(), p, true)) });
+  };
+  r.get("/v3/processes", (c) => list(c, deps.db.query("SELECT * FROM cc_processes").all() as ProcessRow[]));
+  r.get("/v3/apps/:guid/processes", (c) => {
+    const app = getApp(deps.db, c.req.param("guid"));
+    return list(c, deps.db.query("SELECT * FROM cc_processes WHERE app_guid = ?").all(app.guid) as ProcessRow[]);
+  });
+
+  const resolve = (c: { req: { param(k: string): string | undefined } }): ProcessRow => {
+    const type = c.req.param("type");
+    if (type !== undefined) return appProcess(deps.db, getApp(deps.db, c.req.param("guid")!).guid, type);
+    return getProcess(deps.db, c.req.param("guid")!);
+  };
+
+  for (const base of ["/v3/processes/:guid", "/v3/apps/:guid/processes/:type"]) {
+    r.get(base, (c) => c.json(present.process(b(), resolve(c), false)));
+    r.patch(base, async (c) => {
+      const p = resolve(c);
+      const body = await readJson(c, UpdateProcess);
+      const hc = body.health_check ? { type: body.health_check.type, ...body.health_check.data } : undefined;
+      const updated = write(deps, () => {
+        updateProcess(deps, p, body.command, hc);
+        appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.update", { process_guid: p.guid, process_type: p.type, request: { ...(body.command !== undefined ? { command: "[PRIVATE DATA HIDDEN]" } : {}), ...(body.health_check ? { health_check: body.health_check } : {}) } });
+        return getProcess(deps.db, p.guid);
+      }, (x) => [x.app_guid]);
+      return c.json(present.process(b(), updated, false));
+    });
+    r.post(`${base}/actions/scale`, async (c) => {
+      const p = resolve(c);
+      const body = await readJson(c, Scale);
+      const updated = write(deps, () => {
+        scaleProcess(deps, p, body);
+        appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.scale", { process_guid: p.guid, process_type: p.type, request: body });
+        return getProcess(deps.db, p.guid);
+      }, (x) => [x.app_guid]);
+      return c.json(present.process(b(), updated, false), 202);
+    });
+    r.get(`${base}/stats`, async (c) => {
+      const p = resolve(c);
+      return c.json({ resources: await processStats(deps, p) });
+    });
+  }
+  return r;
+}
+
+/** Per-instance stats: OPI's view for a started app with a droplet, DOWN otherwise. */
+export async function processStats(deps: CcDeps, p: ProcessRow) {
+  const app = getApp(deps.db, p.app_guid);
+  const nowSec = Math.floor(deps.clock.now().getTime() / 1000);
+  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: -1, fds_quota: 16384, isolation_segment: null, details: null as string | null });
+  if (app.state !== "STARTED" || !app.droplet_guid) {
+    return Array.from({ length: p.instances }, (_, i) => ({ ...base(i), state: "DOWN", host: "", uptime: 0, instance_ports: [], usage: {} }));
+  }
+  const actual = await deps.ports.instances.getInstances(processGuid(p.guid, p.version));
+  const byIndex = new Map(actual.map((i) => [i.index, i]));
+  return Array.from({ length: p.instances }, (_, index) => {
+    const i = byIndex.get(index);
+    if (!i) return { ...base(index), state: "STARTING", host: "", uptime: 0, instance_ports: [], usage: {} };
+    const state = statsState(i);
+    return {
+      ...base(index),
+      state,
+      details: i.placement_error || (state === "CRASHED" ? i.crash_reason || null : null),
+      host: i.host,
+      uptime: state === "RUNNING" ? Math.max(0, nowSec - i.since) : 0,
+      instance_guid: i.instance_guid,
+      instance_ports: i.port ? [{ external: i.port, internal: 8080, external_tls_proxy_port: null, internal_tls_proxy_port: null }] : [],
+      usage: {},
+    };
+  });
+}
