@@ -45,6 +45,8 @@ export interface LocalBackendOptions {
   /** How often instance memory is checked and logs are read (real executor only). */
   memoryPollMs?: number;
   logPollMs?: number;
+  /** Unread log bytes per stream beyond which output is dropped with a notice (default 8 MiB). */
+  maxLogBacklogBytes?: number;
   /** The appliance's API URL, for VCAP_APPLICATION.cf_api. */
   cfApi?: () => string;
 }
@@ -62,6 +64,7 @@ export function createLocalBackend(opts: LocalBackendOptions): LocalBackend {
       logger,
       memoryPollMs: opts.memoryPollMs,
       logPollMs: opts.logPollMs,
+      maxLogBacklogBytes: opts.maxLogBacklogBytes,
     });
   return new LocalBackend({
     config: opts.config,

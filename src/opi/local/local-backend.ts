@@ -108,6 +108,7 @@ export class LocalBackend implements OpiBackend {
   private readonly log: Logger;
   private convergeQueued = false;
   private stopped = false;
+  private abandoned = false;
   private wakeTimer: (() => void) | undefined;
 
   constructor(private readonly core: LocalBackendCore) {
@@ -366,6 +367,7 @@ export class LocalBackend implements OpiBackend {
    */
   abandon(): void {
     this.stopped = true;
+    this.abandoned = true;
     this.wakeTimer?.();
     for (const d of this.desired.values()) for (const s of d.slots) this.cancelTimers(s), (s.gen += 1);
     this.core.executor.close();
@@ -614,6 +616,7 @@ export class LocalBackend implements OpiBackend {
   }
 
   private onTaskExit(t: TaskRun, exit: ExitStatus): void {
+    if (this.abandoned) return;
     if (t.handle) {
       this.core.state.deleteProcess(t.handle.record.guid);
       void this.core.executor.cleanup(t.handle.record.guid).catch(() => {});

@@ -27,6 +27,8 @@ export interface ProcessExecutorOptions {
   memoryPollMs?: number;
   /** How often stdout/stderr files are read (and adopted processes checked). */
   logPollMs?: number;
+  /** Unread log bytes beyond which output is dropped with a notice (flood guard). */
+  maxLogBacklogBytes?: number;
 }
 
 interface Run {
@@ -62,6 +64,11 @@ export class ProcessExecutor implements Executor {
     this.timers.push(mem, logs);
   }
 
+  private get logLimits() {
+    const maxBacklog = this.opts.maxLogBacklogBytes ?? 8 * 1024 * 1024;
+    return { maxBacklog, truncateAt: Math.min(1024 * 1024, maxBacklog), maxLine: 64 * 1024 };
+  }
+
   private runDir(guid: string): string {
     if (!/^[A-Za-z0-9._-]+$/.test(guid)) throw new StartError(`invalid run id ${JSON.stringify(guid)}`);
     return join(this.opts.root, "runs", guid);
@@ -88,10 +95,9 @@ export class ProcessExecutor implements Executor {
       'if [ -d .profile.d ]; then for __f in .profile.d/*.sh; do [ -f "$__f" ] && . "$__f"; done; fi',
       'if [ -f .profile ]; then . ./.profile; fi',
       "unset __f",
+      // Records the exit status (even after `exit N` in the command) for re-adoption after an appliance restart.
+      `trap 'printf "%s" "$?" > ${shq(join(dir, "exit_status")).replace(/'/g, `'"'"'`)}' EXIT`,
       command,
-      "__eirini_status=$?",
-      `printf '%s' "$__eirini_status" > ${shq(join(dir, "exit_status"))}`,
-      "exit $__eirini_status",
     ].join("\n");
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
@@ -131,8 +137,8 @@ export class ProcessExecutor implements Executor {
     const dir = this.runDir(record.guid);
     const tags = { source_id: record.log.sourceId, source_type: record.log.sourceType, instance_id: record.log.instanceId };
     return [
-      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd),
-      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd),
+      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd, this.logLimits),
+      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd, this.logLimits),
     ];
   }
 
@@ -277,10 +283,16 @@ function tcpProbe(port: number, timeoutMs: number): Promise<ProbeResult> {
         },
         data() {},
         connectError(_s, err) {
-          finish({ ok: false, message: `Failed to make TCP connection to port ${port}: ${/refused/i.test(String(err?.message ?? err)) ? "connection refused" : String(err?.message ?? err)}` });
+          finish({ ok: false, message: connectMessage(port, err) });
         },
         error() {},
       },
-    }).catch((err: unknown) => finish({ ok: false, message: `Failed to make TCP connection to port ${port}: ${/refused/i.test(String(err)) ? "connection refused" : String(err)}` }));
+    }).catch((err: unknown) => finish({ ok: false, message: connectMessage(port, err) }));
   });
+}
+
+function connectMessage(port: number, err: unknown): string {
+  const e = err as { code?: string; message?: string } | undefined;
+  const why = e?.code === "ECONNREFUSED" ? "connection refused" : (e?.code ?? e?.message ?? String(err));
+  return `Failed to make TCP connection to port ${port}: ${why}`;
 }
