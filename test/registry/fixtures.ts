@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync, readFileSync } from "n
 import { join, relative } from "node:path";
 import tar from "tar-stream";
 
-export const sha256 = (b: Uint8Array | string) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
+export const sha256 = (b: Uint8Array<ArrayBuffer> | string) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
 
 export interface TarFile {
   name: string;
@@ -14,10 +14,10 @@ export interface TarFile {
 }
 
 /** Builds an in-memory tar from entries (names are used verbatim, so tests can craft bad ones). */
-export async function makeTar(files: TarFile[]): Promise<Uint8Array> {
+export async function makeTar(files: TarFile[]): Promise<Uint8Array<ArrayBuffer>> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
+  pack.on("data", (c: unknown) => void chunks.push(c as Buffer));
   const done = new Promise<void>((res, rej) => {
     pack.on("end", () => res());
     pack.on("error", rej);
@@ -25,7 +25,9 @@ export async function makeTar(files: TarFile[]): Promise<Uint8Array> {
   for (const f of files) {
     const type = f.type ?? "file";
     const body = f.body === undefined ? undefined : typeof f.body === "string" ? Buffer.from(f.body) : Buffer.from(f.body);
-    pack.entry({ name: f.name, type, linkname: f.linkname, mode: f.mode ?? (type === "directory" ? 0o755 : 0o644), uid: f.uid ?? 0, gid: f.uid ?? 0, mtime: new Date(1_700_000_000_000) }, type === "file" ? (body ?? Buffer.alloc(0)) : undefined);
+    const header = { name: f.name, type, linkname: f.linkname, mode: f.mode ?? (type === "directory" ? 0o755 : 0o644), uid: f.uid ?? 0, gid: f.uid ?? 0, mtime: new Date(1_700_000_000_000) } as tar.Header;
+    if (type === "file") pack.entry(header, body ?? Buffer.alloc(0));
+    else pack.entry(header);
   }
   pack.finalize();
   await done;
@@ -34,10 +36,10 @@ export async function makeTar(files: TarFile[]): Promise<Uint8Array> {
 
 export interface Blob {
   digest: string;
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
-function blob(bytes: Uint8Array | string): Blob {
+function blob(bytes: Uint8Array<ArrayBuffer> | string): Blob {
   const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
   return { digest: sha256(b), bytes: b };
 }
@@ -76,7 +78,7 @@ export async function writeOciLayout(dir: string, layers: TarFile[][], opts: { t
 }
 
 /** Tars a directory tree (like an `oci-archive:` file). */
-export async function tarDirectory(dir: string): Promise<Uint8Array> {
+export async function tarDirectory(dir: string): Promise<Uint8Array<ArrayBuffer>> {
   const files: TarFile[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
@@ -93,7 +95,7 @@ export async function tarDirectory(dir: string): Promise<Uint8Array> {
 }
 
 /** A small CF droplet (.tgz): app files, a profile.d script and staging_info.yml. */
-export async function makeDroplet(startCommand = "./run.sh", extra: TarFile[] = []): Promise<Uint8Array> {
+export async function makeDroplet(startCommand = "./run.sh", extra: TarFile[] = []): Promise<Uint8Array<ArrayBuffer>> {
   return Bun.gzipSync(
     await makeTar([
       { name: "./", type: "directory" },

@@ -47,7 +47,7 @@ export async function harness(registry: ConfigInput["registry"] = {}): Promise<H
 }
 
 /** Pushes a blob monolithically; returns its digest. */
-export async function pushBlob(h: Harness, repo: string, bytes: Uint8Array | string): Promise<string> {
+export async function pushBlob(h: Harness, repo: string, bytes: Uint8Array<ArrayBuffer> | string): Promise<string> {
   const digest = sha256(bytes);
   const res = await h.req(`/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes });
   if (res.status !== 201) throw new Error(`push blob: ${res.status} ${await res.text()}`);
