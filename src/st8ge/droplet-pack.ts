@@ -34,7 +34,7 @@ async function walk(pack: Pack, root: string, rel: string): Promise<void> {
     const st = lstatSync(abs);
     const common = { name: childRel, mode: st.mode & 0o7777, mtime: st.mtime, uid: 2000, gid: 2000, uname: "vcap", gname: "vcap" };
     if (st.isDirectory()) {
-      await addEntry(pack, { ...common, type: "directory" });
+      await addEntry(pack, { ...common, name: `${childRel}/`, type: "directory" });
       await walk(pack, root, childRel);
     } else if (st.isSymbolicLink()) {
       await addEntry(pack, { ...common, type: "symlink", linkname: readlinkSync(abs) });
@@ -70,7 +70,7 @@ export async function packTree(root: string, outPath: string, gzipLevel = 6): Pr
     })();
     const produce = (async () => {
       const st = lstatSync(root);
-      await addEntry(pack, { name: ".", type: "directory", mode: st.mode & 0o7777, mtime: st.mtime, uid: 2000, gid: 2000 });
+      await addEntry(pack, { name: "./", type: "directory", mode: st.mode & 0o7777, mtime: st.mtime, uid: 2000, gid: 2000 });
       await walk(pack, root, ".");
       pack.finalize();
     })();
