@@ -10,28 +10,31 @@ import { vcapApplication } from "./vcap.ts";
  * `last_updated` moves on any change (scale, routes, env: updated in place).
  * Built with a handful of bulk queries so a 10,000-process pass stays cheap.
  */
-export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">): LRP[] {
+export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?: string): LRP[] {
   const db = deps.db;
+  // One app (a nudge) or all of them (a full pass): the same queries, narrowed.
+  const onlyApp = appGuid === undefined ? "" : " AND a.guid = $app";
+  const args: Record<string, string> = appGuid === undefined ? {} : { app: appGuid };
   const procs = db
     .query(
       `SELECT p.* FROM cc_processes p JOIN cc_apps a ON a.guid = p.app_guid
-       WHERE a.state = 'STARTED' AND a.droplet_guid IS NOT NULL ORDER BY p.app_guid, p.type`,
+       WHERE a.state = 'STARTED' AND a.droplet_guid IS NOT NULL${onlyApp} ORDER BY p.app_guid, p.type`,
     )
-    .all() as ProcessRow[];
+    .all(args) as ProcessRow[];
   if (procs.length === 0) return [];
-  const apps = byGuid(db.query("SELECT * FROM cc_apps WHERE state = 'STARTED' AND droplet_guid IS NOT NULL").all() as AppRow[]);
+  const apps = byGuid(db.query(`SELECT * FROM cc_apps a WHERE a.state = 'STARTED' AND a.droplet_guid IS NOT NULL${onlyApp}`).all(args) as AppRow[]);
   const spaces = byGuid(db.query("SELECT * FROM cc_spaces").all() as SpaceRow[]);
   const orgs = byGuid(db.query("SELECT * FROM cc_orgs").all() as OrgRow[]);
   const droplets = byGuid(
-    db.query("SELECT d.* FROM cc_droplets d JOIN cc_apps a ON a.droplet_guid = d.guid WHERE a.state = 'STARTED'").all() as DropletRow[],
+    db.query(`SELECT d.* FROM cc_droplets d JOIN cc_apps a ON a.droplet_guid = d.guid WHERE a.state = 'STARTED'${onlyApp}`).all(args) as DropletRow[],
   );
   const hosts = new Map<string, string[]>();
   const routeRows = db
     .query(
       `SELECT dst.app_guid, dst.process_type, r.host, d.name AS domain FROM cc_destinations dst
-       JOIN cc_routes r ON r.guid = dst.route_guid JOIN cc_domains d ON d.guid = r.domain_guid`,
+       JOIN cc_routes r ON r.guid = dst.route_guid JOIN cc_domains d ON d.guid = r.domain_guid${appGuid === undefined ? "" : " WHERE dst.app_guid = $app"}`,
     )
-    .all() as { app_guid: string; process_type: string; host: string; domain: string }[];
+    .all(args) as { app_guid: string; process_type: string; host: string; domain: string }[];
   for (const r of routeRows) {
     const key = `${r.app_guid}/${r.process_type}`;
     const list = hosts.get(key) ?? [];
@@ -103,4 +106,11 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
     last_updated: updated,
     lifecycle,
   };
+}
+
+/** The LRP for one LRP process_guid (`<guid>-<version>`), or null when it should not run. */
+export function desiredProcess(deps: Pick<CcDeps, "db" | "baseUrl">, lrpProcessGuid: string): LRP | null {
+  const p = deps.db.query("SELECT app_guid FROM cc_processes WHERE guid || '-' || version = ?").get(lrpProcessGuid) as { app_guid: string } | null;
+  if (!p) return null;
+  return desiredProcesses(deps, p.app_guid).find((l) => l.process_guid === lrpProcessGuid) ?? null;
 }

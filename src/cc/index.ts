@@ -20,7 +20,7 @@ import { buildRoutes } from "./builds.ts";
 import { systemClock, randomGuid, type Clock, type NewGuid } from "./clock.ts";
 import { recordCrash } from "./crashes.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
-import { desiredProcesses } from "./desired.ts";
+import { desiredProcess, desiredProcesses } from "./desired.ts";
 import { CfApiError, renderError } from "./errors.ts";
 import { jobRoutes } from "./jobs.ts";
 import { logCacheRoutes } from "./log-cache.ts";
@@ -48,6 +48,16 @@ export interface CloudControllerOptions {
 
 export interface CloudControllerPart extends AppliancePart, DesiredStateSource {
   routes: Hono;
+  /** Sink's DesiredStateSource (src/sink/source.ts): the whole desired list. */
+  desiredLRPs(): LRP[];
+  /** Sink's DesiredStateSource: the LRP for one LRP process_guid, null when it should not run. */
+  desiredLRP(processGuid: string): LRP | null;
+  /**
+   * Sink's DesiredStateSource: after each committed change, the LRP
+   * process_guids to re-converge (old and new versions of the changed app),
+   * or nothing when CC cannot tell (then the Sink does a full pass).
+   */
+  onChange(listener: (processGuids?: string[]) => void): () => void;
   /** An OPI crash event: audit event + log line. False when the process is unknown. */
   recordCrash(event: InstanceCrashed): boolean;
   /** An OPI task completion: task state SUCCEEDED/FAILED. */
@@ -63,7 +73,17 @@ export interface CloudControllerPart extends AppliancePart, DesiredStateSource {
 export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts }, opts: CloudControllerOptions = {}): CloudControllerPart {
   const clock = opts.clock ?? systemClock;
   const listeners = new Set<(c: DesiredChange) => void>();
+  const keyListeners = new Set<(keys?: string[]) => void>();
+  // LRP process_guids last handed out per app, so a change can name the old versions to stop too.
+  const announced = new Map<string, Set<string>>();
   const log = ctx.logger.child({ part: "cc" });
+  const safely = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      log.warn("desired-change listener failed", { error: err });
+    }
+  };
   const deps: CcDeps = {
     db: ctx.store.db,
     blobs: ctx.store.blobs,
@@ -76,13 +96,13 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     uaaKey: deriveKey(ctx.tokenKey, "uaa"),
     stamp: () => clock.now().toISOString(),
     changed(change) {
-      for (const l of listeners) {
-        try {
-          l(change);
-        } catch (err) {
-          log.warn("desired-change listener failed", { error: err });
-        }
-      }
+      for (const l of listeners) safely(() => l(change));
+      if (keyListeners.size === 0) return;
+      const now = desiredProcesses(deps, change.app_guid).map((l) => l.process_guid);
+      const before = announced.get(change.app_guid);
+      announced.set(change.app_guid, new Set(now));
+      const keys = before ? [...new Set([...before, ...now])] : undefined;
+      for (const l of keyListeners) safely(() => l(keys));
     },
   };
   const keys = { access: deps.uaaKey, refresh: deriveKey(ctx.tokenKey, "uaa-refresh") };
@@ -116,6 +136,21 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     name: "cc",
     routes: app as unknown as Hono,
     desiredProcesses: (): LRP[] => desiredProcesses(deps),
+    desiredLRPs(): LRP[] {
+      const all = desiredProcesses(deps);
+      announced.clear();
+      for (const l of all) {
+        const set = announced.get(l.app_guid) ?? new Set<string>();
+        set.add(l.process_guid);
+        announced.set(l.app_guid, set);
+      }
+      return all;
+    },
+    desiredLRP: (processGuid: string) => desiredProcess(deps, processGuid),
+    onChange(listener) {
+      keyListeners.add(listener);
+      return () => keyListeners.delete(listener);
+    },
     onDesiredChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -129,6 +164,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     async stop() {
       await staging.stop();
       listeners.clear();
+      keyListeners.clear();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Instance, LogLineInput, LRP, StagingRequest, StagingResult, Task } from "../model/index.ts";
+import type { Instance, LogLineInput, LRP, StagingRequestInput, StagingResult, Task } from "../model/index.ts";
 
 /**
  * What the Cloud Controller needs from other parts, as narrow interfaces the
@@ -12,14 +12,14 @@ export interface StagingHandle {
 }
 
 /**
- * Staging (st8ge). `packagePath` is the package zip on disk. The droplet it
- * produces must be in the BlobStore at `sha256:<result.droplet_hash>`.
- * Staging output lines go to the log store as `STG` lines with
- * `source_id = request.app_guid`; the stager may write them itself or hand
- * them to `onLog`, which CC forwards.
+ * Staging (st8ge's `Stager`, structurally). `packagePath` is the package zip
+ * on disk. The droplet it produces must be in the BlobStore at
+ * `sha256:<result.droplet_hash>`. The stager writes its output to the log
+ * store itself as `STG` lines with `source_id = request.app_guid` (st8ge is
+ * built with the appliance's LogSink), so CC does not forward lines.
  */
 export interface Stager {
-  stage(request: StagingRequest, packagePath: string, opts?: { onLog?: (stream: "OUT" | "ERR", message: string) => void }): StagingHandle;
+  stage(request: StagingRequestInput, packagePath: string): StagingHandle;
 }
 
 /** Actual instances of a desired process by its LRP `process_guid` (`<guid>-<version>`), as OPI reports them. */

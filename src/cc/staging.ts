@@ -55,11 +55,9 @@ export class StagingRunner {
       completion_callback: "",
       timeout_ms: deps.config.staging.timeoutMs,
     };
-    const log = (stream: "OUT" | "ERR", message: string) =>
-      deps.ports.logs.append({ source_id: app.guid, source_type: "STG", instance_id: "0", stream, message, timestamp: BigInt(deps.clock.now().getTime()) * 1_000_000n });
     let handle: StagingHandle;
     try {
-      handle = deps.ports.stager.stage(request, deps.blobs.path(pkg.blob_digest ?? ""), { onLog: log });
+      handle = deps.ports.stager.stage(request, deps.blobs.path(pkg.blob_digest ?? ""));
     } catch (err) {
       this.fail(build.guid, (err as Error).message);
       return;
