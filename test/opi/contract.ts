@@ -148,7 +148,7 @@ export function runOpiContract(name: string, makeHarness: () => Promise<OpiHarne
         return xs.length === 1 ? xs : null;
       }, "scale down to 1");
       expect(after[0]!.index).toBe(0);
-      expect(after[0]!.instance_guid).toBe(guids[0]);
+      expect(after[0]!.instance_guid).toBe(guids[0]!);
       expect((await opi.getLRP(lrp.process_guid))?.instances).toBe(1);
 
       const newHost = `renamed-${lrp.guid}.apps.localhost`;

@@ -77,3 +77,5 @@ export function createLocalBackend(opts: LocalBackendOptions): LocalBackend {
     cfApi: opts.cfApi,
   });
 }
+
+export { createLocalBackendPart, type LocalBackendPart } from "./part.ts";

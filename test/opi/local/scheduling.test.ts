@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import type { LRPInput, OpiEvent } from "../../../src/model/index.ts";
+import type { LRP, LRPInput, OpiEvent } from "../../../src/model/index.ts";
 import { diegoRestartPolicy, FakeExecutor, ManualClock, restartDelay } from "../../../src/opi/local/index.ts";
 import { waitFor } from "../../support/poll.ts";
 import { cleanupTempDirs } from "../../support/tmp.ts";
@@ -32,7 +32,7 @@ describe("local backend scheduling (fake executor)", () => {
     await s?.close();
   });
 
-  async function setup(config: Parameters<typeof localSetup>[0]["config"] = {}, extra: Parameters<typeof localSetup>[0]["backend"] = {}) {
+  async function setup(config: NonNullable<Parameters<typeof localSetup>[0]>["config"] = {}, extra: NonNullable<Parameters<typeof localSetup>[0]>["backend"] = {}) {
     fake = new FakeExecutor();
     s = await localSetup({ config, backend: { executor: fake, ...extra } });
     events = [];
@@ -174,7 +174,7 @@ describe("local backend scheduling (fake executor)", () => {
 
   test("1,000 desired processes on the fake executor all run", async () => {
     await setup({ cells: { count: 4, memoryMb: 1024 * 1024, maxInstances: 1000 } });
-    const lrps = [];
+    const lrps: LRP[] = [];
     for (let i = 0; i < 1000; i++) lrps.push(await desire({ memory_mb: 64 }));
     await waitFor(async () => {
       for (const l of lrps) if ((await states(l.process_guid))[0] !== "RUNNING") return false;
