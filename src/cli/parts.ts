@@ -2,7 +2,7 @@ import { createCloudControllerPart, type InstancesReader, type TaskRunner } from
 import { createLocalBackendPart } from "../opi/local/index.ts";
 import { createRegistryPart } from "../registry/index.ts";
 import { createRouterPart } from "../router/index.ts";
-import { createStaging } from "../st8ge/index.ts";
+import { createStaging, createStagingPart } from "../st8ge/index.ts";
 import type { AppliancePart, PartContext } from "./part.ts";
 import { createWebUiPart } from "./web-ui-part.ts";
 
@@ -23,7 +23,9 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
   const router = opi
     ? createRouterPart({ domain: ctx.config.router.domain, targets: (h) => opi.backend.routeTargets(h), knowsRoute: (h) => opi.backend.knowsRoute(h), logger: ctx.logger })
     : undefined;
-  return [registry, ...(opi ? [opi.part] : []), cc, ...(router ? [router] : []), createWebUiPart()];
+  // The st8ge part installs the built-in buildpacks at start (before the CC takes builds).
+  const stagingPart = createStagingPart({ store: ctx.store, logger: ctx.logger });
+  return [registry, stagingPart, ...(opi ? [opi.part] : []), cc, ...(router ? [router] : []), createWebUiPart()];
 }
 
 // Interim CC ports until the OPI backend and Sink are wired here (the lead replaces both with the backend):

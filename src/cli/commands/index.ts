@@ -1,5 +1,6 @@
 import type { Command } from "../command.ts";
 import { appCommand, appsCommand } from "./client-apps.ts";
+import { buildpacksCommand } from "./buildpacks.ts";
 import { envCommand, setEnvCommand, unsetEnvCommand } from "./client-env.ts";
 import { deleteCommand, restartCommand, startCommand, stopCommand } from "./client-lifecycle.ts";
 import { loginCommand } from "./client-login.ts";
@@ -11,6 +12,7 @@ import { inClusterCommand } from "./in-cluster.ts";
 import { imageCommand } from "./image.ts";
 import { localCommand } from "./local.ts";
 import { registryCommand } from "./registry.ts";
+import { stageCommand } from "./stage.ts";
 import { stackCommand } from "./stack.ts";
 import { versionCommand } from "./version.ts";
 
@@ -22,6 +24,8 @@ export const commands: Command[] = [
   registryCommand,
   stackCommand,
   imageCommand,
+  stageCommand,
+  buildpacksCommand,
   // Client commands: talk to a CF V3 API over HTTP like any client.
   loginCommand,
   pushCommand,
