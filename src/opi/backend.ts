@@ -48,6 +48,11 @@ export interface OpiBackend {
   subscribe(listener: (event: OpiEvent) => void): () => void;
   /** Live targets for a route host (e.g. "myapp.apps.localhost"), RUNNING instances only. */
   routeTargets(host: string): RouteTarget[];
+  /**
+   * Optional: whether some desired LRP routes `host` at all, RUNNING or not,
+   * so the router can answer 503 (no instance up) rather than 404 (unknown route).
+   */
+  knowsRoute?(host: string): boolean;
 
   start(): Promise<void>;
   stop(): Promise<void>;
