@@ -16,7 +16,7 @@ describe("router front door", () => {
   let base: string;
 
   function upstream(name: string): Server<unknown> {
-    const s = Bun.serve({
+    const s = Bun.serve<{ name: string }>({
       hostname: "127.0.0.1",
       port: 0,
       fetch(req, srv) {
@@ -39,11 +39,11 @@ describe("router front door", () => {
       },
       websocket: {
         message(ws, m) {
-          ws.send(`${(ws.data as { name: string }).name}:${m}`);
+          ws.send(`${ws.data.name}:${m}`);
         },
       },
     });
-    upstreams.push(s);
+    upstreams.push(s as unknown as Server<unknown>);
     return s;
   }
 
