@@ -77,6 +77,8 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   // LRP process_guids last handed out per app, so a change can name the old versions to stop too.
   const announced = new Map<string, Set<string>>();
   const log = ctx.logger.child({ part: "cc" });
+  const newest = ctx.store.db.query("SELECT MAX(updated_at) AS at FROM cc_processes").get() as { at: string | null } | null;
+  let lastStamp = newest?.at ? Date.parse(newest.at) : 0;
   const safely = (fn: () => void) => {
     try {
       fn();
@@ -94,7 +96,11 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     ports: ctx.ports,
     baseUrl: ctx.baseUrl,
     uaaKey: deriveKey(ctx.tokenKey, "uaa"),
-    stamp: () => clock.now().toISOString(),
+    // Strictly increasing, so two changes in one millisecond still give the Sink a new last_updated.
+    stamp() {
+      lastStamp = Math.max(clock.now().getTime(), lastStamp + 1);
+      return new Date(lastStamp).toISOString();
+    },
     changed(change) {
       for (const l of listeners) safely(() => l(change));
       if (keyListeners.size === 0) return;
