@@ -40,6 +40,7 @@ export interface RegistryAuthOptions {
 const sha256 = (s: string) => createHash("sha256").update(s).digest();
 const BASIC_CACHE_MS = 5 * 60_000;
 const BASIC_CACHE_MAX = 1024;
+const TOKEN_CACHE_MAX = 4096;
 
 /** Parses `type:name:actions`; the name may not hold `:` but the type may carry a `(class)`. */
 export function parseScope(scope: string): Access | null {
@@ -60,6 +61,8 @@ export function parseScope(scope: string): Access | null {
  */
 export class RegistryAuth {
   private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
+  // Verified bearer tokens (signature and audience checked once), until they expire: pulls reuse one token for many requests.
+  private readonly tokenCache = new Map<string, { access: Access[]; expMs: number }>();
   private readonly pullUser: Buffer;
   private readonly pullPass: Buffer;
   private readonly now: () => number;
@@ -122,39 +125,64 @@ export class RegistryAuth {
   }
 
   /**
-   * Checks that the request may perform `action` on `need`; throws the 401/403
-   * the spec asks for. `realm` is the token endpoint URL for the challenge.
+   * Checks that the request may perform `need`; throws the 401/403 the spec
+   * asks for. `realm` is the token endpoint URL for the challenge.
    */
   async check(authorization: string | null | undefined, need: Access | null, realm: string): Promise<void> {
-    const challenge = (error?: string) => {
-      const scope = need ? `,scope="${need.type}:${need.name}:${need.actions.join(",")}"` : "";
-      return { "WWW-Authenticate": `Bearer realm="${realm}",service="${SERVICE}"${scope}${error ? `,error="${error}"` : ""}` };
-    };
+    if (this.checkSync(authorization, need, realm)) return;
+    const principal = await this.basic(authorization!);
+    this.decideBasic(principal, need, realm);
+  }
+
+  /**
+   * The same check without waiting: true when decided from the token or the
+   * cache of verified Basic headers (throws when refused), false when an
+   * uncached Basic password still needs hashing. Keeps hot pulls synchronous.
+   */
+  checkSync(authorization: string | null | undefined, need: Access | null, realm: string): boolean {
     if (!authorization) {
-      if (need && this.grant(null, need).length === need.actions.length) return;
-      if (!need && this.opts.anonymousPull) return;
-      throw new OciError("UNAUTHORIZED", "authentication required", 401, null, challenge());
+      if (need && this.grant(null, need).length === need.actions.length) return true;
+      if (!need && this.opts.anonymousPull) return true;
+      throw new OciError("UNAUTHORIZED", "authentication required", 401, null, challenge(realm, need));
     }
     const bearer = parseBearer(authorization);
-    if (bearer !== null) {
+    if (bearer === null) {
+      const hit = this.basicCache.get(sha256(authorization).toString("hex"));
+      if (!hit || hit.until <= this.now()) return false;
+      this.decideBasic(hit.principal, need, realm);
+      return true;
+    }
+    const nowMs = this.now();
+    let verified = this.tokenCache.get(bearer);
+    if (!verified || verified.expMs <= nowMs) {
+      this.tokenCache.delete(bearer);
       let claims;
       try {
-        claims = verifyJwt(bearer, this.opts.key, Math.floor(this.now() / 1000));
+        claims = verifyJwt(bearer, this.opts.key, Math.floor(nowMs / 1000));
       } catch (err) {
-        if (err instanceof TokenError) throw new OciError("UNAUTHORIZED", `invalid token: ${err.message}`, 401, null, challenge("invalid_token"), { cause: err });
+        if (err instanceof TokenError) throw new OciError("UNAUTHORIZED", `invalid token: ${err.message}`, 401, null, challenge(realm, need, "invalid_token"), { cause: err });
         throw err;
       }
-      if (claims.aud !== SERVICE || claims.iss !== ISSUER) throw new OciError("UNAUTHORIZED", "token is not for this registry", 401, null, challenge("invalid_token"));
-      if (!need) return;
-      const granted = (Array.isArray(claims.access) ? (claims.access as Access[]) : []).find((a) => a?.type === need.type && a?.name === need.name);
-      const acts = new Set(granted?.actions ?? []);
-      if (need.actions.every((a) => acts.has(a) || acts.has("*"))) return;
-      throw new OciError("UNAUTHORIZED", "token does not grant the required access", 401, { access: [need] }, challenge("insufficient_scope"));
+      if (claims.aud !== SERVICE || claims.iss !== ISSUER) throw new OciError("UNAUTHORIZED", "token is not for this registry", 401, null, challenge(realm, need, "invalid_token"));
+      verified = { access: Array.isArray(claims.access) ? (claims.access as Access[]) : [], expMs: typeof claims.exp === "number" ? claims.exp * 1000 : nowMs + 60_000 };
+      if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
+      this.tokenCache.set(bearer, verified);
     }
-    const principal = await this.basic(authorization);
-    if (!principal) throw new OciError("UNAUTHORIZED", "invalid username or password", 401, null, challenge());
-    if (!need) return;
-    if (this.grant(principal, need).length === need.actions.length) return;
+    if (!need) return true;
+    const granted = verified.access.find((a) => a?.type === need.type && a?.name === need.name);
+    const acts = granted?.actions ?? [];
+    if (need.actions.every((a) => acts.includes(a) || acts.includes("*"))) return true;
+    throw new OciError("UNAUTHORIZED", "token does not grant the required access", 401, { access: [need] }, challenge(realm, need, "insufficient_scope"));
+  }
+
+  private decideBasic(principal: Principal | null, need: Access | null, realm: string): void {
+    if (!principal) throw new OciError("UNAUTHORIZED", "invalid username or password", 401, null, challenge(realm, need));
+    if (!need || this.grant(principal, need).length === need.actions.length) return;
     throw new OciError("DENIED", "requested access to the resource is denied", 403, { access: [need] });
   }
+}
+
+function challenge(realm: string, need: Access | null, error?: string): Record<string, string> {
+  const scope = need ? `,scope="${need.type}:${need.name}:${need.actions.join(",")}"` : "";
+  return { "WWW-Authenticate": `Bearer realm="${realm}",service="${SERVICE}"${scope}${error ? `,error="${error}"` : ""}` };
 }
