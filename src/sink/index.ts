@@ -8,3 +8,4 @@ export { Sink, type SinkOptions, type SinkStats } from "./sink.ts";
 export type { DesiredStateSource } from "./source.ts";
 export { WorkQueue, defaultBackoff, type WorkQueueOptions } from "./work-queue.ts";
 export { convergeProcess, sameDesired, type ConvergeAction } from "./converge.ts";
+export { createSinkPart, type SinkPart } from "./part.ts";
