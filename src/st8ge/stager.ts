@@ -153,7 +153,14 @@ export function createStager(o: StagerOptions): Stager {
       try {
         if (abort.signal.aborted) throw new StagingError("StagingCancelled", "staging was cancelled");
         const { digest } = o.blobs.commitTemp(dropletPath, outcome.droplet.digest, outcome.droplet.size);
-        if (outcome.cacheDir) keepCache(outcome.cacheDir, cacheDir);
+        if (outcome.cacheDir) {
+          try {
+            keepCache(outcome.cacheDir, cacheDir);
+          } catch (err) {
+            // A lost cache only makes the next staging slower (e.g. two stagings of one app raced).
+            o.logger?.warn("buildpack cache not kept", { app_guid: req.app_guid, error: err });
+          }
+        }
         emit("OUT", "Staging complete");
         return {
           droplet_guid: opts.dropletGuid ?? crypto.randomUUID(),
@@ -194,6 +201,10 @@ function keepCache(fresh: string, dest: string): void {
     cpSync(fresh, incoming, { recursive: true, verbatimSymlinks: true });
   }
   if (existsSync(dest)) renameSync(dest, outgoing);
-  renameSync(incoming, dest);
-  rmSync(outgoing, { recursive: true, force: true });
+  try {
+    renameSync(incoming, dest);
+  } finally {
+    rmSync(incoming, { recursive: true, force: true });
+    rmSync(outgoing, { recursive: true, force: true });
+  }
 }
