@@ -1,7 +1,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../log/index.ts";
 import type { RouteTarget } from "../opi/index.ts";
-import { forwardHeaders } from "./proxy.ts";
+import { HOP, pathAndQuery } from "./proxy.ts";
 
 /** What an upgraded client connection carries: where its upstream is. */
 export interface WsBridgeData {
@@ -16,13 +16,19 @@ const SKIP = new Set(["host", "sec-websocket-key", "sec-websocket-version", "sec
 
 /** Upgrades the client and remembers its instance; the bridge opens when the client socket does. */
 export function upgrade(req: Request, server: Server<unknown>, host: string, target: RouteTarget): boolean {
-  const url = new URL(req.url);
-  const fwd = forwardHeaders(req, server, host, crypto.randomUUID());
-  const headers: Record<string, string> = { host: req.headers.get("host") ?? host };
-  fwd.forEach((v, k) => {
-    if (!SKIP.has(k)) headers[k] = v;
+  // Headers are copied, not edited: the upgrade itself still needs Upgrade/Connection/Sec-WebSocket-*.
+  const headers: Record<string, string> = {};
+  req.headers.forEach((v, k) => {
+    if (!SKIP.has(k) && !HOP.includes(k)) headers[k] = v;
   });
-  const data: WsBridgeData = { router: true, url: `ws://${target.address}${url.pathname}${url.search}`, headers, queue: [] };
+  const originalHost = req.headers.get("host") ?? host;
+  headers.host = originalHost;
+  const client = server.requestIP(req)?.address;
+  if (client) headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${client}` : client;
+  headers["x-forwarded-proto"] ??= "http";
+  headers["x-forwarded-host"] ??= originalHost;
+  headers["x-vcap-request-id"] = crypto.randomUUID();
+  const data: WsBridgeData = { router: true, url: `ws://${target.address}${pathAndQuery(req.url)}`, headers, queue: [] };
   return server.upgrade(req, { data });
 }
 

@@ -1,12 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { startAppliance, type Appliance } from "../../src/cli/appliance.ts";
+import type { Server } from "bun";
 import { ConfigSchema } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
-import type { LocalBackendPart } from "../../src/opi/local/index.ts";
+import { createLocalBackend, type LocalBackend } from "../../src/opi/local/index.ts";
+import { createRouterPart } from "../../src/router/index.ts";
+import { openStore } from "../../src/store/index.ts";
 import { httpAppFiles, HTTP_START, putDroplet } from "../support/droplet.ts";
 import { waitFor } from "../support/poll.ts";
 import { cleanupTempDirs, tempDir } from "../support/tmp.ts";
 import { makeLRP } from "../opi/contract.ts";
+import { MemoryLogs } from "../opi/local/harness.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -16,20 +19,37 @@ async function curl(args: string[]): Promise<{ code: number; out: string }> {
   return { code, out };
 }
 
-function backendOf(app: Appliance) {
-  const part = app.parts.find((p) => p.name === "opi-local") as LocalBackendPart | undefined;
-  if (!part) throw new Error("the appliance has no local backend part");
-  return part.backend;
+/**
+ * The router part over the real local backend, mounted in one Bun server the
+ * way the appliance mounts it (front door first, then the API). In the full
+ * appliance the Sink owns desired state (it would stop an LRP the CC does not
+ * know), so this desires LRPs on the backend directly; the full push path is
+ * covered by test/e2e.
+ */
+function serve(backend: () => LocalBackend): Server<unknown> {
+  const router = createRouterPart({ domain: "apps.localhost", targets: (h) => backend().routeTargets(h), knowsRoute: (h) => backend().knowsRoute(h), logger: silentLogger });
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req, srv) {
+      return router.frontDoor!(req, srv) ?? (new URL(req.url).pathname === "/healthz" ? Response.json({ status: "ok" }) : new Response("api", { status: 404 }));
+    },
+    websocket: router.websocket!,
+  });
 }
 
-describe("router in the appliance (local backend)", () => {
-  test("curl by Host header and by *.apps.localhost name, WebSocket, API untouched, instances restarted after an appliance restart", async () => {
+describe("router over the local backend", () => {
+  test("curl by Host header and by *.apps.localhost name, WebSocket, API untouched, instances back after a backend restart", async () => {
     const dataDir = tempDir("eirini-router-");
-    const config = ConfigSchema.parse({ dataDir, port: 0, shutdownGraceMs: 1000 });
-    let app = await startAppliance({ config, logger: silentLogger, env: {} });
+    const config = ConfigSchema.parse({ dataDir, port: 0 });
+    const store = openStore(dataDir);
+    const make = () => createLocalBackend({ store, config, logger: silentLogger, logs: new MemoryLogs(), timing: { stopGraceMs: 1000 } });
+    let backend = make();
+    await backend.start();
+    const server = serve(() => backend);
+    const app = { port: server.port };
     try {
-      const backend = backendOf(app);
-      const hash = await putDroplet(app.store.blobs, httpAppFiles(), HTTP_START);
+      const hash = await putDroplet(store.blobs, httpAppFiles(), HTTP_START);
       const lrp = makeLRP({ lifecycle: { buildpack_lifecycle: { droplet_guid: "d", droplet_hash: hash, start_command: "" } } }, {
         instances: 2,
         routes: { "cf-router": [{ hostname: "hello.apps.localhost", port: 8080 }] },
@@ -64,16 +84,19 @@ describe("router in the appliance (local backend)", () => {
       expect(echoed).toBe("echo:ping");
       ws.close();
 
-      // A clean appliance stop stops the instances; the next start brings them back from SQLite.
-      await app.stop();
-      app = await startAppliance({ config, logger: silentLogger, env: {} });
-      const again = backendOf(app);
+      // A clean stop stops the instances; the next start brings them back from SQLite.
+      await backend.stop();
+      backend = make();
+      const again = backend;
+      await again.start();
       expect((await again.getLRP(lrp.process_guid))?.instances).toBe(2);
       await waitFor(() => again.routeTargets("hello.apps.localhost").length === 2, { what: "instances back after restart" });
       const r = await curl(["-H", "Host: hello.apps.localhost", "-w", "%{http_code}", "-o", "/dev/null", `http://127.0.0.1:${app.port}/`]);
       expect(r.out).toBe("200");
     } finally {
-      await app.stop();
+      server.stop(true);
+      await backend.stop();
+      store.close();
     }
   });
 });
