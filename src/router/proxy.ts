@@ -93,8 +93,10 @@ export class HttpProxy {
       try {
         const upstream = await fetch(`http://${t.address}${path}`, init);
         // Bun's fetch responses have mutable headers: edit and pass the streaming response straight through.
-        stripHop(upstream.headers);
-        upstream.headers.set("x-vcap-request-id", requestId);
+        // (Bun's fetch has already de-chunked the body; the server re-frames it.)
+        const rh = upstream.headers;
+        if (rh.has("connection") || rh.has("keep-alive")) stripHop(rh);
+        rh.set("x-vcap-request-id", requestId);
         return upstream;
       } catch (err) {
         const retry = refused(err) && replayable && i < targets.length - 1;

@@ -5,7 +5,8 @@
  * scoring costs. Prints time, spread (max instances of one process on one
  * cell) and balance (spread of cell memory utilisation).
  */
-import { place, type CellState, type PlacementRequest } from "../../../src/opi/local/placement.ts";
+import { place, type CellState, type PlacementRequest } from "../../../src/opi/local/index.ts";
+import { printTable } from "../table.ts";
 
 const CELLS = Number(process.env.CELLS ?? 1000);
 const PROCESSES = Number(process.env.PROCESSES ?? 10_000);
@@ -78,9 +79,9 @@ const [naive, naiveMs] = timed(() => firstFit(cells, requests));
 const d = stats(diego.placed);
 const n = stats(naive);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-console.log(`placement: ${requests.length} instances of ${new Set(requests.map((r) => r.process_guid)).size} processes on ${CELLS} cells`);
-console.log("| placer | time ms | placed | unplaced | max same-process/cell | util min | util max | util sd |");
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-console.log(`| diego scoring | ${diegoMs.toFixed(0)} | ${diego.placed.length} | ${diego.unplaced.length} | ${d.maxSame} | ${pct(d.min)} | ${pct(d.max)} | ${pct(d.sd)} |`);
-console.log(`| baseline first-fit | ${naiveMs.toFixed(0)} | ${naive.length} | ${requests.length - naive.length} | ${n.maxSame} | ${pct(n.min)} | ${pct(n.max)} | ${pct(n.sd)} |`);
+printTable(`placement: ${requests.length} instances of ${new Set(requests.map((r) => r.process_guid)).size} processes on ${CELLS} cells`,
+  ["placer", "time ms", "placed", "unplaced", "max same-process/cell", "mem util min", "mem util max", "mem util sd"], [
+  ["diego scoring", diegoMs.toFixed(0), diego.placed.length, diego.unplaced.length, d.maxSame, pct(d.min), pct(d.max), pct(d.sd)],
+  ["baseline: first-fit (no scoring)", naiveMs.toFixed(0), naive.length, requests.length - naive.length, n.maxSame, pct(n.min), pct(n.max), pct(n.sd)],
+]);
 console.log(`target: diego scoring <= 1000 ms -> ${diegoMs <= 1000 ? "met" : "MISSED"}`);

@@ -101,6 +101,8 @@ export class LocalBackend implements OpiBackend {
   private readonly tasks = new Map<string, TaskRun>();
   private readonly listeners = new Set<(e: OpiEvent) => void>();
   private readonly routes = new Map<string, Set<string>>();
+  /** routeTargets answers per host, dropped whenever an instance changes state or routes change (the router asks per request). */
+  private readonly targetCache = new Map<string, RouteTarget[]>();
   private readonly cells: CellSpec[];
   private readonly clock: Clock;
   private readonly timing: LocalTiming;
@@ -267,6 +269,8 @@ export class LocalBackend implements OpiBackend {
 
   routeTargets(host: string): RouteTarget[] {
     const h = normalizeHost(host);
+    const cached = this.targetCache.get(h);
+    if (cached) return cached;
     const owners = this.routes.get(h);
     if (!owners) return [];
     const out: RouteTarget[] = [];
@@ -280,6 +284,8 @@ export class LocalBackend implements OpiBackend {
         if (hostPort) out.push({ process_guid: pg, index: s.index, address: `127.0.0.1:${hostPort}` });
       }
     }
+    if (this.targetCache.size > 10_000) this.targetCache.clear();
+    this.targetCache.set(h, out);
     return out;
   }
 
@@ -397,6 +403,7 @@ export class LocalBackend implements OpiBackend {
 
   /** Grows or shrinks the slots; shrinking stops the highest indexes first. */
   private resize(d: Desired, n: number): Promise<void>[] {
+    this.targetCache.clear();
     while (d.slots.length < n) d.slots.push(this.newSlot(d, d.slots.length));
     const removed = d.slots.splice(n).reverse();
     return removed.map((s) => this.stopSlot(s));
@@ -431,6 +438,7 @@ export class LocalBackend implements OpiBackend {
 
   private setState(d: Desired, slot: Slot, state: InstanceState, reason = ""): void {
     if (slot.state === state) return;
+    this.targetCache.clear();
     slot.state = state;
     slot.since = this.clock.now();
     this.emit({ type: "instance_state", process_guid: d.lrp.process_guid, index: slot.index, state, reason, at: slot.since });
@@ -736,6 +744,7 @@ export class LocalBackend implements OpiBackend {
   }
 
   private indexRoutes(d: Desired): void {
+    this.targetCache.clear();
     for (const r of Object.values(d.lrp.routes).flat()) {
       const h = normalizeHost(r.hostname);
       let set = this.routes.get(h);
@@ -745,6 +754,7 @@ export class LocalBackend implements OpiBackend {
   }
 
   private unindexRoutes(d: Desired): void {
+    this.targetCache.clear();
     for (const r of Object.values(d.lrp.routes).flat()) {
       const h = normalizeHost(r.hostname);
       const set = this.routes.get(h);
