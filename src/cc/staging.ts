@@ -49,7 +49,8 @@ export class StagingRunner {
       memory_mb: build.staging_memory_in_mb,
       disk_mb: build.staging_disk_in_mb,
       stack: build.stack,
-      buildpacks: (JSON.parse(build.buildpacks) as string[]).map((name) => ({ name, skip_detect: false })),
+      // Buildpacks the user named run without detection, the last one finalizing (as Diego's builder does).
+      buildpacks: (JSON.parse(build.buildpacks) as string[]).map((name) => ({ name, skip_detect: true })),
       start_command: web?.command ?? "",
       package_guid: pkg.guid,
       completion_callback: "",

@@ -106,6 +106,14 @@ describe("cf push, end to end", () => {
     await waitFor(async () => (await webStats()).filter((s) => s.state === "RUNNING").length === 3, { timeoutMs: 30_000, what: "3 instances after restart" });
   });
 
+  test("push with a named buildpack and start command skips detection", async () => {
+    const push = await cli("push", join(REPO_ROOT, "test-fixtures", "node-hello"), "--name", "hello-binary", "-b", "binary", "-c", "node server.js", "-m", "64M");
+    if (push.code !== 0) console.error(push.stdout, push.stderr);
+    expect(push.code).toBe(0);
+    const res = await waitFor(() => fetch(`http://hello-binary.apps.localhost:${port}/`).then((r) => (r.ok ? r.json() : null), () => null), { what: "hello-binary" });
+    expect((res as { app: string }).app).toBe("hello-binary");
+  });
+
   test("recent logs hold staging and app output", async () => {
     const logs = await cli("logs", "node-hello", "--recent");
     expect(logs.code).toBe(0);
