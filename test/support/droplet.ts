@@ -15,7 +15,7 @@ export interface DropletFile {
 export async function buildDroplet(files: Record<string, string | DropletFile>, startCommand: string | null): Promise<Uint8Array> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
+  pack.on("data", (c: unknown) => void chunks.push(c as Buffer));
   const ended = new Promise<void>((r) => pack.on("end", () => r()));
   const add = (name: string, content: string | Uint8Array, mode: number) =>
     new Promise<void>((res, rej) => pack.entry({ name, mode }, Buffer.from(content), (e) => (e ? rej(e) : res())));
