@@ -7,6 +7,15 @@ export type HealthCheckType = z.infer<typeof HealthCheckType>;
 export const RouteEntry = z.object({ hostname: z.string().min(1), port: z.number().int().min(1).max(65535) });
 export type RouteEntry = z.infer<typeof RouteEntry>;
 
+/** A route host as routers compare it: lower case, no port, no trailing dot ("MyApp.apps.localhost:7080" -> "myapp.apps.localhost"). */
+export function normalizeHost(host: string): string {
+  let h = host.trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  const colon = h.lastIndexOf(":");
+  if (colon >= 0) h = h.slice(0, colon);
+  return h.endsWith(".") ? h.slice(0, -1) : h;
+}
+
 /** Routes keyed by router name, as Cloud Controller sends them (`{"cf-router": [...]}`). */
 export const Routes = z.record(z.string(), z.array(RouteEntry));
 export type Routes = z.infer<typeof Routes>;

@@ -1,11 +1,6 @@
-/** Lower-case host without port or trailing dot ("MyApp.apps.localhost:7080" -> "myapp.apps.localhost"). */
-export function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
-  const colon = h.lastIndexOf(":");
-  if (colon >= 0) h = h.slice(0, colon);
-  return h.endsWith(".") ? h.slice(0, -1) : h;
-}
+import { normalizeHost } from "../model/index.ts";
+
+export { normalizeHost };
 
 /** The Host a request was sent to: the Host header, else the URL's host. */
 export function requestHost(req: Request): string {

@@ -20,7 +20,7 @@ import { ProcessExecutor } from "./process-executor.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
 import { LocalState } from "./state.ts";
 
-export { LocalBackend, normalizeHost, defaultTiming, type LocalTiming } from "./local-backend.ts";
+export { LocalBackend, defaultTiming, type LocalTiming } from "./local-backend.ts";
 export { place, type CellState, type PlacementRequest, type PlacementResult } from "./placement.ts";
 export { cellsFromConfig, type CellSpec } from "./cells.ts";
 export { FakeExecutor, type FakeBehaviour } from "./fake-executor.ts";

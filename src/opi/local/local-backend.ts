@@ -13,7 +13,7 @@ import {
   type Task,
   type TaskStatus,
 } from "../../model/index.ts";
-import { processGuid } from "../../model/index.ts";
+import { normalizeHost, processGuid } from "../../model/index.ts";
 import { OpiInvalidError, OpiNotFoundError, type OpiBackend, type RouteTarget } from "../backend.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { cellsFromConfig, type CellSpec } from "./cells.ts";
@@ -772,13 +772,4 @@ export class LocalBackend implements OpiBackend {
       }
     }
   }
-}
-
-/** Lower-case host without port or trailing dot. */
-export function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
-  const colon = h.lastIndexOf(":");
-  if (colon >= 0) h = h.slice(0, colon);
-  return h.endsWith(".") ? h.slice(0, -1) : h;
 }
