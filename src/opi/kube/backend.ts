@@ -131,6 +131,8 @@ export class KubeBackend implements OpiBackend {
   private readonly listeners = new Set<(e: OpiEvent) => void>();
   private readonly now: () => number;
   private started = false;
+  /** Every informer has listed once: background convergence may trust the caches. */
+  private synced = false;
 
   constructor(private readonly o: KubeBackendOptions) {
     this.client = o.client;
@@ -214,7 +216,7 @@ export class KubeBackend implements OpiBackend {
       if (type === "deleted") {
         if (this.stsByPg.get(rec.processGuid) === rec.name) this.stsByPg.delete(rec.processGuid);
         if (this.stopping.delete(rec.processGuid)) return;
-        if (!this.started) return;
+        if (!this.synced) return;
         // Deleted by someone else while still desired: put it back.
         if (!this.desired.has(rec.processGuid)) {
           const d = this.fromRecord(rec);
@@ -227,7 +229,7 @@ export class KubeBackend implements OpiBackend {
       }
       if (old && old.processGuid !== rec.processGuid) this.stsByPg.delete(old.processGuid);
       this.stsByPg.set(rec.processGuid, rec.name);
-      if (rec.drift && this.started && !this.stopping.has(rec.processGuid)) {
+      if (rec.drift && this.synced && !this.stopping.has(rec.processGuid)) {
         this.log.warn("StatefulSet differs from its desired state; putting it back", { name: rec.name, field: rec.drift });
         if (!this.desired.has(rec.processGuid)) {
           const d = this.fromRecord(rec);
@@ -236,9 +238,6 @@ export class KubeBackend implements OpiBackend {
         this.runner.enqueue(rec.processGuid);
       }
       if (old && old.replicas > rec.replicas) for (let i = rec.replicas; i < old.replicas; i++) this.lastStates.delete(`${rec.name}-${i}`);
-    });
-    this.sts.onSync(() => {
-      for (const rec of this.sts.cache.values()) if (rec.drift && !this.stopping.has(rec.processGuid)) this.runner.enqueue(rec.processGuid);
     });
     const indexService = (byPg: Map<string, Set<string>>, byHost: Map<string, Set<string>> | undefined) => (type: string, rec: ServiceRecord, old: ServiceRecord | undefined) => {
       if (old) {
@@ -274,7 +273,7 @@ export class KubeBackend implements OpiBackend {
 
   /** A dependent object changed: check the process it belongs to (only if it is ours and live). */
   private nudge(pg: string): void {
-    if (!this.started || !pg || this.stopping.has(pg)) return;
+    if (!this.synced || !pg || this.stopping.has(pg)) return;
     if (!this.desired.has(pg)) {
       const name = this.stsByPg.get(pg);
       const rec = name ? this.sts.get(name) : undefined;
@@ -567,15 +566,31 @@ export class KubeBackend implements OpiBackend {
   }
 
   private requireSynced(): void {
-    if (!this.sts.hasSynced) {
-      throw new KubeUnavailableError(`the Kubernetes API server at ${this.client.server} has not been reachable yet${this.sts.lastError ? `: ${this.sts.lastError.message}` : ""}; retrying in the background`);
+    if (!this.synced) {
+      const err = this.informers().find((i) => i.lastError)?.lastError;
+      throw new KubeUnavailableError(`the Kubernetes API server at ${this.client.server} has not been reachable yet${err ? `: ${err.message}` : ""}; retrying in the background`);
     }
+  }
+
+  /** After the first full list of every kind: put back whatever drifted while nobody watched. */
+  private onFirstSync(): void {
+    if (this.synced || !this.started) return;
+    this.synced = true;
+    for (const rec of this.sts.cache.values()) {
+      if (!rec.drift || this.stopping.has(rec.processGuid)) continue;
+      const d = this.desired.get(rec.processGuid) ?? this.fromRecord(rec);
+      if (!d) continue;
+      this.desired.set(rec.processGuid, d);
+      this.runner.enqueue(rec.processGuid);
+    }
+    this.log.info("Kubernetes caches synced", { statefulsets: this.sts.cache.size, pods: this.pods.cache.size, jobs: this.jobs.cache.size });
   }
 
   // ---- OpiBackend: LRPs ------------------------------------------------------------
 
   async desireLRP(input: LRP): Promise<void> {
     const lrp = this.validateLRP(input);
+    this.requireSynced();
     const pg = lrp.process_guid;
     if (this.stsFor(pg) && this.desired.has(pg)) return;
     if (this.stsFor(pg) && !this.stopping.has(pg)) {
@@ -603,6 +618,7 @@ export class KubeBackend implements OpiBackend {
     if (!parsed.success) throw new OpiInvalidError(`invalid update: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const { guid, version, update: u } = parsed.data;
     const pg = processGuid(guid, version);
+    this.requireSynced();
     const cur = this.current(pg);
     if (!cur) throw new OpiNotFoundError(`no desired LRP ${pg}`);
     const next: DesiredLRP = { ...cur };
@@ -784,7 +800,7 @@ export class KubeBackend implements OpiBackend {
   async start(): Promise<void> {
     this.started = true;
     for (const inf of this.informers()) inf.start();
-    const synced = Promise.all(this.informers().map((i) => i.whenSynced()));
+    const synced = Promise.all(this.informers().map((i) => i.whenSynced())).then(() => this.onFirstSync());
     const limit = this.o.syncTimeoutMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ok = await Promise.race([synced.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), limit)))]);
@@ -797,6 +813,7 @@ export class KubeBackend implements OpiBackend {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.synced = false;
     for (const t of this.cleanupTimers.values()) clearTimeout(t);
     this.cleanupTimers.clear();
     await this.runner.stop();
