@@ -18,7 +18,9 @@ export interface AuditInput {
 /** Appends one audit event (`cf events`); call inside the transaction of the change it records. */
 export function recordAudit(deps: Pick<CcDeps, "db" | "newGuid" | "stamp">, e: AuditInput): void {
   const db: Database = deps.db;
-  const seq = (db.query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM cc_audit_events").get() as { n: number }).n;
+  // seq only grows, so the newest row (largest rowid) holds the largest seq: an O(log n) read instead of MAX(seq)'s full scan per event.
+  const last = db.query("SELECT seq FROM cc_audit_events ORDER BY rowid DESC LIMIT 1").get() as { seq: number } | null;
+  const seq = (last?.seq ?? 0) + 1;
   db.query(
     `INSERT INTO cc_audit_events (guid, type, actor_guid, actor_type, actor_name, target_guid, target_type, target_name, data, space_guid, organization_guid, created_at, seq)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

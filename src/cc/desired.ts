@@ -110,7 +110,13 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
 
 /** The LRP for one LRP process_guid (`<guid>-<version>`), or null when it should not run. */
 export function desiredProcess(deps: Pick<CcDeps, "db" | "baseUrl">, lrpProcessGuid: string): LRP | null {
-  const p = deps.db.query("SELECT app_guid FROM cc_processes WHERE guid || '-' || version = ?").get(lrpProcessGuid) as { app_guid: string } | null;
+  // Split at each '-' and look the guid up by primary key (matching on `guid || '-' || version` scanned every process per nudge).
+  const byGuid = deps.db.query("SELECT app_guid, version FROM cc_processes WHERE guid = ?");
+  let p: { app_guid: string } | null = null;
+  for (let i = lrpProcessGuid.indexOf("-"); i > 0 && !p; i = lrpProcessGuid.indexOf("-", i + 1)) {
+    const row = byGuid.get(lrpProcessGuid.slice(0, i)) as { app_guid: string; version: string } | null;
+    if (row && row.version === lrpProcessGuid.slice(i + 1)) p = row;
+  }
   if (!p) return null;
   return desiredProcesses(deps, p.app_guid).find((l) => l.process_guid === lrpProcessGuid) ?? null;
 }

@@ -76,6 +76,8 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   const keyListeners = new Set<(keys?: string[]) => void>();
   // LRP process_guids last handed out per app, so a change can name the old versions to stop too.
   const announced = new Map<string, Set<string>>();
+  // True once a full listing filled `announced` and every change since kept it current: an app missing from it then had no LRPs.
+  let listed = false;
   const log = ctx.logger.child({ part: "cc" });
   const newest = ctx.store.db.query("SELECT MAX(updated_at) AS at FROM cc_processes").get() as { at: string | null } | null;
   let lastStamp = newest?.at ? Date.parse(newest.at) : 0;
@@ -103,9 +105,13 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     },
     changed(change) {
       for (const l of listeners) safely(() => l(change));
-      if (keyListeners.size === 0) return;
+      if (keyListeners.size === 0) {
+        listed = false;
+        return;
+      }
       const now = desiredProcesses(deps, change.app_guid).map((l) => l.process_guid);
-      const before = announced.get(change.app_guid);
+      // A new app's first change names its keys too, instead of costing the Sink a full pass over every process.
+      const before = announced.get(change.app_guid) ?? (listed ? new Set<string>() : undefined);
       announced.set(change.app_guid, new Set(now));
       const keys = before ? [...new Set([...before, ...now])] : undefined;
       for (const l of keyListeners) safely(() => l(keys));
@@ -150,6 +156,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
         set.add(l.process_guid);
         announced.set(l.app_guid, set);
       }
+      listed = true;
       return all;
     },
     desiredLRP: (processGuid: string) => desiredProcess(deps, processGuid),

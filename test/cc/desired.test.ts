@@ -31,8 +31,24 @@ test("a stopped app is not desired; start makes its processes desired with the m
   const web = h.cc.desiredLRPs().find((l) => l.process_type === "web")!;
   expect(web).toMatchObject({ guid: appGuid, process_guid: `${appGuid}-${web.version}`, health_check_type: "http", health_check_http_endpoint: "/health", start_timeout_ms: 30_000, ports: [8080], instances: 1 });
   expect(h.cc.desiredLRP(web.process_guid)).toEqual(web);
-  // First change for an app the source never announced: no keys, the Sink does a full pass.
+  // First change for an app missing from the last full listing: it had no LRPs, so the new ones are the keys (no full pass).
+  const worker = h.cc.desiredLRPs().find((l) => l.process_type === "worker")!;
+  expect(keys).toHaveLength(1);
+  expect(keys[0]?.sort()).toEqual([web.process_guid, worker.process_guid].sort());
+  off();
+});
+
+test("until a full listing covers every change, an app the source never announced asks for a full pass", async () => {
+  // No key listener during this change: the announced versions may now be stale.
+  await h.req("POST", `/v3/spaces/${h.spaceGuid()}/actions/apply_manifest`, { raw: "applications:\n- name: other\n", headers: { "content-type": "application/x-yaml" } });
+  const other = (await h.json("GET", "/v3/apps?names=other")).resources[0].guid as string;
+  const keys: (string[] | undefined)[] = [];
+  const off = h.cc.onChange((k) => keys.push(k));
+  await h.json("PATCH", `/v3/apps/${other}/environment_variables`, { var: { A: "1" } });
   expect(keys).toEqual([undefined]);
+  h.cc.desiredLRPs();
+  await h.json("PATCH", `/v3/apps/${other}/environment_variables`, { var: { A: "2" } });
+  expect(keys).toEqual([undefined, []]);
   off();
 });
 
