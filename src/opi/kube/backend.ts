@@ -162,6 +162,10 @@ export class KubeBackend implements OpiBackend {
   private projectSts(obj: Obj): StsRecord | null {
     const m = obj.metadata ?? {};
     const a = m.annotations ?? {};
+    // Status updates (every pod readiness change) do not touch spec or
+    // metadata: reuse the drift verdict instead of rebuilding the object.
+    const prev = m.name ? this.sts?.get(m.name) : undefined;
+    const fingerprint = `${m.generation ?? ""}|${JSON.stringify(m.labels ?? {})}|${obj.spec?.replicas}`;
     const rec: StsRecord = {
       name: m.name,
       rv: String(m.resourceVersion ?? ""),
@@ -176,9 +180,13 @@ export class KubeBackend implements OpiBackend {
       routesJson: String(a[ANNOTATION.routes] ?? "{}"),
       lastUpdated: String(a[ANNOTATION.lastUpdated] ?? ""),
       drift: "",
+      fingerprint,
       deleting: Boolean(m.deletionTimestamp),
     };
     if (!rec.processGuid) return null;
+    if (prev && prev.fingerprint === fingerprint && prev.lrpJson === rec.lrpJson && prev.routesJson === rec.routesJson && prev.instances === rec.instances) {
+      return { ...rec, guid: prev.guid, version: prev.version, drift: prev.drift, lrpJson: prev.lrpJson };
+    }
     const d = this.fromRecord(rec);
     if (!d) rec.drift = "metadata.annotations";
     else {

@@ -141,6 +141,10 @@ export async function createKubeClient(o: ClientOptions): Promise<KubeClient> {
     }
   };
 
+  const nodeFetch = ((await import("node-fetch")) as unknown as { default: (u: string, i: Obj) => Promise<any> }).default;
+  /** A request with the kubeconfig's credentials and TLS settings, body left raw. */
+  const rawFetch = async (url: URL, init: Obj) => nodeFetch(url.toString(), { ...((await kc.applyToFetchOptions({})) as Obj), ...init });
+
   const api = (kind: Kind) => apis[API[kind].api] as unknown as Record<string, (params: Obj, opts?: unknown) => Promise<any>>;
   const method = (verb: string, kind: Kind) => `${verb}${API[kind].suffix}`;
 
@@ -171,13 +175,21 @@ export async function createKubeClient(o: ClientOptions): Promise<KubeClient> {
       }
     },
     async list(kind, opts = {}) {
-      const res = await call("list", kind, () =>
-        api(kind)[method("list", kind)]!(
-          { namespace: ns, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, _continue: opts.continue },
-          timeout(),
-        ),
-      );
-      return { items: res.items ?? [], resourceVersion: res.metadata?.resourceVersion ?? "", continue: res.metadata?._continue || undefined };
+      // Lists feed the informers: read as plain JSON over client-node's own
+      // transport (as its Watch does) instead of through the typed models,
+      // whose per-field deserialization costs 4x the time and memory at 30,000 pods.
+      const url = new URL(`${server}${API[kind].path}/namespaces/${ns}/${kind}`);
+      if (opts.labelSelector) url.searchParams.set("labelSelector", opts.labelSelector);
+      if (opts.fieldSelector) url.searchParams.set("fieldSelector", opts.fieldSelector);
+      if (opts.limit) url.searchParams.set("limit", String(opts.limit));
+      if (opts.continue) url.searchParams.set("continue", opts.continue);
+      const res = await call("list", kind, async () => {
+        const r = await rawFetch(url, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+        const text = await r.text();
+        if (r.status !== 200) throw Object.assign(new Error(`HTTP ${r.status}`), { code: r.status, body: text });
+        return JSON.parse(text) as Obj;
+      });
+      return { items: res.items ?? [], resourceVersion: res.metadata?.resourceVersion ?? "", continue: res.metadata?.continue || undefined };
     },
     async watch(kind, opts, onEvent, onDone) {
       const path = `${API[kind].path}/namespaces/${ns}/${kind}`;
@@ -211,10 +223,8 @@ export async function createKubeClient(o: ClientOptions): Promise<KubeClient> {
       const url = new URL(`${cluster.server}/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log`);
       if (opts.follow) url.searchParams.set("follow", "true");
       if (opts.container) url.searchParams.set("container", opts.container);
-      const init = (await kc.applyToFetchOptions({})) as Obj;
-      const { default: fetch } = (await import("node-fetch")) as unknown as { default: (u: string, i: Obj) => Promise<any> };
       const res = await call("get", "pods", async () => {
-        const r = await fetch(url.toString(), { ...init, method: "GET", signal: opts.signal });
+        const r = await rawFetch(url, { method: "GET", signal: opts.signal });
         if (r.status !== 200) throw Object.assign(new Error(`HTTP ${r.status}`), { code: r.status, body: await r.text() });
         return r;
       });

@@ -30,6 +30,8 @@ export interface StsRecord extends Cached {
   lastUpdated: string;
   /** First field where the object differs from what its own annotations describe ("" = none). */
   drift: string;
+  /** generation + labels + replicas when drift was computed. */
+  fingerprint: string;
   deleting: boolean;
 }
 

@@ -76,6 +76,19 @@ export class ObjectStore {
     return out;
   }
 
+  private readonly sortedKeys = new Map<string, string[]>();
+
+  /** Keys of a resource in etcd order (sorted), cached until the next create or delete. */
+  keysInOrder(info: ResourceInfo): string[] {
+    let keys = this.sortedKeys.get(info.resource);
+    if (!keys) this.sortedKeys.set(info.resource, (keys = [...this.bucket(info.resource).keys()].sort()));
+    return keys;
+  }
+
+  byKey(info: ResourceInfo, k: string): Obj | undefined {
+    return this.bucket(info.resource).get(k);
+  }
+
   count(resource: string): number {
     return this.objects.get(resource)?.size ?? 0;
   }
@@ -134,6 +147,7 @@ export class ObjectStore {
     };
     delete stored.metadata.deletionTimestamp;
     b.set(key(ns, name), stored);
+    this.sortedKeys.delete(info.resource);
     this.index(info.resource, ns, stored, true);
     this.record(info, ns, "ADDED", stored);
     return stored;
@@ -174,6 +188,7 @@ export class ObjectStore {
     if (expectRv && expectRv !== old.metadata.resourceVersion) throw conflict(info, name);
     if (expectUid && expectUid !== old.metadata.uid) throw conflict(info, name);
     b.delete(key(ns, name));
+    this.sortedKeys.delete(info.resource);
     this.index(info.resource, ns, old, false);
     this.rv++;
     const gone = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };

@@ -162,11 +162,12 @@ export function createHandler(d: ServerDeps): (req: Request) => Promise<Response
 
   function list(r: Route, url: URL): Response {
     const filter = filterFor(url);
-    let items = d.store.list(r.info, r.namespace).filter(filter);
     const limit = Number(url.searchParams.get("limit") ?? "0");
     const cont = url.searchParams.get("continue");
     let rv = String(d.store.resourceVersion);
-    let next: string | undefined;
+    // etcd order: keys sorted; a continue token carries the last key and the list's version.
+    const keys = d.store.keysInOrder(r.info);
+    let i = 0;
     if (cont) {
       let after: { rv: string; key: string };
       try {
@@ -175,13 +176,29 @@ export function createHandler(d: ServerDeps): (req: Request) => Promise<Response
         throw badRequest("continue key is not valid");
       }
       rv = after.rv;
-      const keyOf = (o: Obj) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-      items = items.filter((o) => keyOf(o) > after.key);
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! <= after.key) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
     }
-    if (limit > 0 && items.length > limit) {
-      items = items.slice(0, limit);
-      const last = items[items.length - 1]!;
-      next = btoa(JSON.stringify({ rv, key: `${last.metadata.namespace ?? ""}/${last.metadata.name}` }));
+    const prefix = r.namespace === undefined ? "" : `${r.namespace}/`;
+    const items: Obj[] = [];
+    let next: string | undefined;
+    for (; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (prefix && !k.startsWith(prefix)) continue;
+      const o = d.store.byKey(r.info, k);
+      if (!o || !filter(o)) continue;
+      if (limit > 0 && items.length === limit) {
+        const last = items[items.length - 1]!;
+        next = btoa(JSON.stringify({ rv, key: `${last.metadata.namespace ?? ""}/${last.metadata.name}` }));
+        break;
+      }
+      items.push(o);
     }
     return json({ kind: `${r.info.kind}List`, apiVersion: apiVersion(r.info), metadata: { resourceVersion: rv, ...(next ? { continue: next } : {}) }, items });
   }
