@@ -55,6 +55,21 @@ export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?:
   return out;
 }
 
+/**
+ * The full pass's lean listing: exactly the processes `desiredProcesses`
+ * yields (same filters, same order), as LRP process_guid, app and stamp.
+ */
+export function desiredStamps(deps: Pick<CcDeps, "db">): { process_guid: string; app_guid: string; last_updated: string }[] {
+  return deps.db
+    .query(
+      `SELECT p.guid || '-' || p.version AS process_guid, p.app_guid, MAX(a.updated_at, p.updated_at) AS last_updated
+       FROM cc_processes p JOIN cc_apps a ON a.guid = p.app_guid JOIN cc_droplets d ON d.guid = a.droplet_guid
+       JOIN cc_spaces s ON s.guid = a.space_guid JOIN cc_orgs o ON o.guid = s.org_guid
+       WHERE a.state = 'STARTED' AND d.state = 'STAGED' ORDER BY p.app_guid, p.type`,
+    )
+    .all() as { process_guid: string; app_guid: string; last_updated: string }[];
+}
+
 function byGuid<T extends { guid: string }>(rows: T[]): Map<string, T> {
   return new Map(rows.map((r) => [r.guid, r]));
 }

@@ -20,7 +20,7 @@ import { buildRoutes } from "./builds.ts";
 import { systemClock, randomGuid, type Clock, type NewGuid } from "./clock.ts";
 import { recordCrash } from "./crashes.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
-import { desiredProcess, desiredProcesses } from "./desired.ts";
+import { desiredProcess, desiredProcesses, desiredStamps } from "./desired.ts";
 import { CfApiError, renderError } from "./errors.ts";
 import { jobRoutes } from "./jobs.ts";
 import { logCacheRoutes } from "./log-cache.ts";
@@ -50,6 +50,8 @@ export interface CloudControllerPart extends AppliancePart, DesiredStateSource {
   routes: Hono;
   /** Sink's DesiredStateSource (src/sink/source.ts): the whole desired list. */
   desiredLRPs(): LRP[];
+  /** Sink's DesiredStateSource, lean: the same processes as `desiredLRPs()`, only process_guid and last_updated. */
+  desiredStamps(): { process_guid: string; last_updated: string }[];
   /** Sink's DesiredStateSource: the LRP for one LRP process_guid, null when it should not run. */
   desiredLRP(processGuid: string): LRP | null;
   /**
@@ -117,6 +119,17 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
       for (const l of keyListeners) safely(() => l(keys));
     },
   };
+  // A full listing (either form) is the whole truth: remember which LRPs each app has, for later nudges.
+  const announce = <T extends { app_guid: string; process_guid: string }>(all: T[]): T[] => {
+    announced.clear();
+    for (const l of all) {
+      const set = announced.get(l.app_guid) ?? new Set<string>();
+      set.add(l.process_guid);
+      announced.set(l.app_guid, set);
+    }
+    listed = true;
+    return all;
+  };
   const keys = { access: deps.uaaKey, refresh: deriveKey(ctx.tokenKey, "uaa-refresh") };
   const nowSec = () => Math.floor(clock.now().getTime() / 1000);
   const staging = new StagingRunner(deps);
@@ -149,15 +162,10 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     routes: app as unknown as Hono,
     desiredProcesses: (): LRP[] => desiredProcesses(deps),
     desiredLRPs(): LRP[] {
-      const all = desiredProcesses(deps);
-      announced.clear();
-      for (const l of all) {
-        const set = announced.get(l.app_guid) ?? new Set<string>();
-        set.add(l.process_guid);
-        announced.set(l.app_guid, set);
-      }
-      listed = true;
-      return all;
+      return announce(desiredProcesses(deps));
+    },
+    desiredStamps() {
+      return announce(desiredStamps(deps));
     },
     desiredLRP: (processGuid: string) => desiredProcess(deps, processGuid),
     onChange(listener) {

@@ -5,7 +5,7 @@
  * retry with backoff). It talks to schedulers only through `OpiBackend`.
  */
 export { Sink, type SinkOptions, type SinkStats } from "./sink.ts";
-export type { DesiredStateSource } from "./source.ts";
+export type { DesiredStateSource, DesiredStamp } from "./source.ts";
 export { WorkQueue, defaultBackoff, type WorkQueueOptions } from "./work-queue.ts";
 export { convergeProcess, sameDesired, type ConvergeAction } from "./converge.ts";
 export { createSinkPart, type SinkPart } from "./part.ts";

@@ -101,7 +101,8 @@ export class Sink {
 
   private async diff(): Promise<number> {
     try {
-      const [desired, actual] = await Promise.all([this.opts.source.desiredLRPs(), this.opts.opi.listLRPs()]);
+      const source = this.opts.source;
+      const [desired, actual] = await Promise.all([source.desiredStamps ? source.desiredStamps() : source.desiredLRPs(), this.opts.opi.listLRPs()]);
       this.stats.passes++;
       const actualStamp = new Map<string, string>();
       for (const a of actual) actualStamp.set(a.desired_lrp_key.process_guid, a.annotation);

@@ -93,3 +93,18 @@ test("a build left STAGING by a crash is failed at the next start", async () => 
   await h.cc.stagingIdle();
   expect((await h.json("GET", `/v3/builds/${build.guid}`)).state).toBe("FAILED");
 });
+
+test("desiredStamps (the Sink's lean full pass) lists exactly desiredLRPs' processes and stamps", async () => {
+  const lean = () => h.cc.desiredLRPs().map((l) => ({ process_guid: l.process_guid, app_guid: l.app_guid, last_updated: l.last_updated }));
+  // The stopped app "other" is in neither; scale moves the process stamp, env the app stamp.
+  expect(h.cc.desiredStamps()).toEqual(lean());
+  await h.json("POST", `/v3/processes/${appGuid}/actions/scale`, { instances: 3 }, 202);
+  expect(h.cc.desiredStamps()).toEqual(lean());
+  await h.json("PATCH", `/v3/apps/${appGuid}/environment_variables`, { var: { B: "1" } });
+  expect(h.cc.desiredStamps()).toEqual(lean());
+  expect(h.cc.desiredStamps().length).toBe(2);
+  await h.json("POST", `/v3/apps/${appGuid}/actions/stop`);
+  expect(h.cc.desiredStamps()).toEqual([]);
+  await h.json("POST", `/v3/apps/${appGuid}/actions/start`);
+  expect(h.cc.desiredStamps()).toEqual(lean());
+});

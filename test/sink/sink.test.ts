@@ -116,3 +116,27 @@ test("OPI events are passed on", async () => {
   sink.stop();
   expect(seen).toEqual(["task_completed"]);
 });
+
+test("a source with a lean listing (desiredStamps) gets full passes without building whole LRPs", async () => {
+  const { source, opi } = setup();
+  let whole = 0;
+  const lean = Object.assign(source, {
+    desiredLRPs: () => {
+      whole++;
+      return [...source.desired.values()];
+    },
+    desiredStamps: () => [...source.desired.values()].map((l) => ({ process_guid: l.process_guid, last_updated: l.last_updated })),
+  });
+  const leanSink = new Sink({ source: lean, opi, logger: silentLogger, fullPassIntervalMs: 3_600_000, concurrency: 4 });
+  source.desired.set("a-v1", lrp("a"));
+  opi.lrps.set("gone-v1", lrp("gone"));
+  expect(await leanSink.fullPass()).toBe(2);
+  await leanSink.idle();
+  expect([...opi.lrps.keys()]).toEqual(["a-v1"]);
+  source.desired.set("a-v1", lrp("a", { instances: 2, last_updated: "2" }));
+  expect(await leanSink.fullPass()).toBe(1);
+  await leanSink.idle();
+  expect(opi.lrps.get("a-v1")!.instances).toBe(2);
+  expect(await leanSink.fullPass()).toBe(0);
+  expect(whole).toBe(0);
+});
