@@ -16,8 +16,8 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
   const registry = createRegistryPart(ctx);
   const staging = createStaging({ store: ctx.store, config: ctx.config, logSink: ctx.store.logs, logger: ctx.logger });
   // Local OPI backend (before its callers, so it stops after them) and the host-based router over its routes.
-  const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx) : undefined;
-  if (!opi) throw new Error(`backend ${ctx.config.backend} is not available in this build`);
+  // The kube backend (and client-node) load only when asked for, keeping `eirini local` light.
+  const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx) : await (await import("../opi/kube/index.ts")).createKubeBackendPart(ctx, { registry: registry.registry });
   const backend = opi.backend;
   const cc = createCloudControllerPart({
     ...ctx,

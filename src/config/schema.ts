@@ -76,6 +76,16 @@ export const ConfigSchema = z.object({
       namespace: z.string().default("eirini"),
       registryAddress: z.string().optional(),
       ingressClass: z.string().optional(),
+      /** An image with the `eirini` binary at /eirini, copied into app pods as their launcher. */
+      launcherImage: z.string().optional(),
+      /** Use the pod's service account instead of a kubeconfig (`eirini in-cluster` sets it). */
+      inCluster: z.boolean().default(false),
+      /** Router targets: pod IPs (in-cluster) or the API server's service proxy (laptop); auto picks by inCluster. */
+      routeVia: z.enum(["auto", "pod-ip", "service-proxy"]).default("auto"),
+      requestTimeoutMs: z.number().int().positive().default(30_000),
+      pullSecret: z.string().default("eirini-registry"),
+      /** The appliance's URL as pods reach it (VCAP_APPLICATION.cf_api, staging downloads); default: its own base URL. */
+      publicUrl: z.string().optional(),
     })
     .prefault({}),
 });

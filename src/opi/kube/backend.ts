@@ -1,5 +1,6 @@
 import type { Logger } from "../../log/index.ts";
 import {
+  normalizeHost,
   LRP as LRPSchema,
   LRPUpdate as LRPUpdateSchema,
   Routes as RoutesSchema,
@@ -74,13 +75,6 @@ export interface KubeBackendOptions {
   now?: () => number;
 }
 
-function normalizeHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
-  const colon = h.lastIndexOf(":");
-  if (colon >= 0) h = h.slice(0, colon);
-  return h.endsWith(".") ? h.slice(0, -1) : h;
-}
 
 function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   let s = m.get(k);

@@ -47,6 +47,8 @@ export interface KubeClient {
   podLog(name: string, opts: { follow: boolean; container?: string; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>>;
   /** GET /version: proves the server answers and the credentials work. */
   version(): Promise<string>;
+  /** A raw request with the kubeconfig's credentials (service proxy). */
+  fetch(url: string, init: { method: string; headers: Record<string, string>; body?: ArrayBuffer }): Promise<any>;
 }
 
 export interface ClientOptions {
@@ -143,7 +145,12 @@ export async function createKubeClient(o: ClientOptions): Promise<KubeClient> {
 
   const nodeFetch = ((await import("node-fetch")) as unknown as { default: (u: string, i: Obj) => Promise<any> }).default;
   /** A request with the kubeconfig's credentials and TLS settings, body left raw. */
-  const rawFetch = async (url: URL, init: Obj) => nodeFetch(url.toString(), { ...((await kc.applyToFetchOptions({})) as Obj), ...init });
+  const rawFetch = async (url: URL, init: Obj) => {
+    const base = (await kc.applyToFetchOptions({})) as Obj;
+    const headers = new Headers(base.headers);
+    for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers.set(k, v);
+    return nodeFetch(url.toString(), { ...base, ...init, headers });
+  };
 
   const api = (kind: Kind) => apis[API[kind].api] as unknown as Record<string, (params: Obj, opts?: unknown) => Promise<any>>;
   const method = (verb: string, kind: Kind) => `${verb}${API[kind].suffix}`;
@@ -241,6 +248,7 @@ export async function createKubeClient(o: ClientOptions): Promise<KubeClient> {
         },
       });
     },
+    fetch: (url, init) => rawFetch(new URL(url), init),
     async version() {
       const v = kc.makeApiClient(k8s.VersionApi);
       const info = await call("get", "version" as Kind, () => v.getCode(timeout()));

@@ -28,6 +28,9 @@ export { SCHEDULING_KEYS, PLACEMENT_LABEL_PREFIX, SchedulingError, schedulingFor
 export { statefulSetName, routeServiceName, taskJobName, stagingJobName, sanitize, labelValue, podOrdinal, MAX_STATEFULSET_NAME } from "./names.ts";
 export { buildStatefulSet, buildPDB, buildRouteService, buildTaskJob, dropletImage, desiredFromLRP, stsName, type BuildOptions, type DesiredLRP } from "./objects.ts";
 export { LABEL, ANNOTATION, SOURCE } from "./keys.ts";
+export { createKubeBackendPart, KubeConfigError, type KubeBackendPart, type KubeRegistryPort } from "./part.ts";
+export { ensurePullSecret, dockerConfigJson } from "./pull-secret.ts";
+export { startServiceProxy } from "./service-proxy.ts";
 
 export interface CreateKubeBackendOptions extends Omit<KubeBackendOptions, "client" | "build" | "logger"> {
   logger: Logger;
