@@ -95,16 +95,18 @@ test("a build left STAGING by a crash is failed at the next start", async () => 
 });
 
 test("desiredStamps (the Sink's lean full pass) lists exactly desiredLRPs' processes and stamps", async () => {
-  const lean = () => h.cc.desiredLRPs().map((l) => ({ process_guid: l.process_guid, app_guid: l.app_guid, last_updated: l.last_updated }));
+  const byGuid = (a: { process_guid: string }, b: { process_guid: string }) => a.process_guid.localeCompare(b.process_guid);
+  const lean = () => h.cc.desiredLRPs().map((l) => ({ process_guid: l.process_guid, app_guid: l.app_guid, last_updated: l.last_updated })).sort(byGuid);
+  const stamps = () => h.cc.desiredStamps().sort(byGuid);
   // The stopped app "other" is in neither; scale moves the process stamp, env the app stamp.
-  expect(h.cc.desiredStamps()).toEqual(lean());
+  expect(stamps()).toEqual(lean());
   await h.json("POST", `/v3/processes/${appGuid}/actions/scale`, { instances: 3 }, 202);
-  expect(h.cc.desiredStamps()).toEqual(lean());
+  expect(stamps()).toEqual(lean());
   await h.json("PATCH", `/v3/apps/${appGuid}/environment_variables`, { var: { B: "1" } });
-  expect(h.cc.desiredStamps()).toEqual(lean());
+  expect(stamps()).toEqual(lean());
   expect(h.cc.desiredStamps().length).toBe(2);
   await h.json("POST", `/v3/apps/${appGuid}/actions/stop`);
   expect(h.cc.desiredStamps()).toEqual([]);
   await h.json("POST", `/v3/apps/${appGuid}/actions/start`);
-  expect(h.cc.desiredStamps()).toEqual(lean());
+  expect(stamps()).toEqual(lean());
 });
