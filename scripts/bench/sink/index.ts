@@ -1,0 +1,280 @@
+/**
+ * Sink benchmark, in-process (no binary, no real processes): a store in a
+ * temp dir, the Cloud Controller part, the local OPI backend on its
+ * in-memory `FakeExecutor` over 100 large cells, and the Sink, wired as
+ * src/cli/parts.ts wires them. Desired state is seeded through the CC's
+ * HTTP API (apply_manifest with a default route, package upload, build,
+ * current droplet, start), as `cf push` would, with a bench stager that
+ * hands every build the same small droplet instead of running buildpacks.
+ *
+ * (a) A no-op Sink pass (`sink.fullPass()` once everything converged) over
+ *     10,000 desired processes (target: median <= 50 ms); baselines in the
+ *     same run: the two listings it compares, `cc.desiredStamps()` and
+ *     `backend.listLRPs()`, alone, plus `cc.desiredLRPs()` (whole LRPs). The
+ *     pass must enqueue nothing and the backend must see no writes.
+ * (b) Resident memory with 1,000 desired processes running on the fake
+ *     executor, against the RSS of the same wiring before seeding.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { zipSync } from "fflate";
+import tar from "tar-stream";
+import { stringify as toYaml } from "yaml";
+import { createCloudControllerPart, type Stager } from "../../../src/cc/index.ts";
+import { ConfigSchema } from "../../../src/config/index.ts";
+import { silentLogger } from "../../../src/log/index.ts";
+import type { StagingRequestInput, StagingResult } from "../../../src/model/index.ts";
+import type { OpiBackend } from "../../../src/opi/index.ts";
+import { createLocalBackend, FakeExecutor } from "../../../src/opi/local/index.ts";
+import { Sink } from "../../../src/sink/index.ts";
+import { openStore } from "../../../src/store/index.ts";
+import { fmt, median, percentile, printTable } from "../table.ts";
+
+const TOTAL = Number(process.env.BENCH_SINK_PROCESSES ?? 10_000);
+const MEMORY_AT = Math.min(TOTAL, 1_000);
+const PASSES = Number(process.env.BENCH_SINK_PASSES ?? 20);
+const BATCH = 500;
+const CONCURRENCY = 32;
+const PASSWORD = "bench-admin-password";
+const BASE = "http://127.0.0.1:7080";
+
+const rssMb = () => process.memoryUsage.rss() / 1024 / 1024;
+const settledRss = () => {
+  Bun.gc(true);
+  Bun.gc(true);
+  return rssMb();
+};
+
+/** A small but real droplet .tgz (CF layout), stored once; every build gets it. */
+async function dropletBytes(): Promise<Uint8Array> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on("data", (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const ended = new Promise<void>((r) => pack.on("end", () => r()));
+  for (const d of ["./app/", "./deps/", "./profile.d/", "./tmp/", "./logs/"]) pack.entry({ name: d, type: "directory", mode: 0o755 });
+  pack.entry({ name: "./staging_info.yml", mode: 0o644 }, 'detected_buildpack: nodejs\nstart_command: "node server.js"\n');
+  pack.entry({ name: "./app/server.js", mode: 0o644 }, "require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n");
+  pack.finalize();
+  await ended;
+  return gzipSync(Buffer.concat(chunks));
+}
+
+const dir = mkdtempSync(join(tmpdir(), "eirini-bench-sink-"));
+const store = openStore(dir);
+try {
+  await store.users.create("admin", PASSWORD, ["cloud_controller.admin", "cloud_controller.read", "cloud_controller.write", "openid"]);
+  const config = ConfigSchema.parse({ dataDir: dir, cells: { count: 100, memoryMb: 4 * 1024 * 1024, diskMb: 16 * 1024 * 1024, maxInstances: 1_000 } });
+  const dropletHash = (await store.blobs.putBytes(await dropletBytes())).digest.slice("sha256:".length);
+
+  let stagings = 0;
+  const stager: Stager = {
+    stage(request: StagingRequestInput) {
+      stagings++;
+      const result: StagingResult = {
+        droplet_guid: crypto.randomUUID(),
+        droplet_hash: dropletHash,
+        detected_buildpack: "nodejs",
+        buildpack_name: "nodejs_buildpack",
+        start_command: "node server.js",
+        process_types: { web: "node server.js" },
+        duration_ms: 0,
+      };
+      void request;
+      return { result: Promise.resolve(result), cancel() {} };
+    },
+  };
+
+  const executor = new FakeExecutor();
+  const backend = createLocalBackend({ store, config, logger: silentLogger, logs: store.logs, executor, cfApi: () => BASE });
+  const cc = createCloudControllerPart({ config, store, logger: silentLogger, tokenKey: "bench-token-key", baseUrl: () => BASE, ports: { stager, instances: backend, tasks: backend, logs: store.logs } });
+
+  // The Sink sees the backend through a counter of every write it makes.
+  const writes: Record<string, number> = { desireLRP: 0, updateLRP: 0, stopLRP: 0, stopInstance: 0, desireTask: 0, cancelTask: 0 };
+  const counted = new Proxy(backend, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      if (typeof v !== "function") return v;
+      if (typeof key === "string" && key in writes) {
+        return (...args: unknown[]) => {
+          writes[key]!++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return v.bind(target);
+    },
+  }) as OpiBackend;
+  const sink = new Sink({
+    source: cc,
+    opi: counted,
+    logger: silentLogger,
+    // Only the passes this benchmark asks for: no timer pass may land inside a measurement.
+    fullPassIntervalMs: 3_600_000,
+    concurrency: config.sink.concurrency,
+    onEvent: (event) => {
+      if (event.type === "crash") cc.recordCrash(event);
+      else if (event.type === "task_completed") cc.recordTaskCompletion(event);
+    },
+  });
+  await backend.start();
+  await cc.start?.();
+  sink.start();
+  await sink.fullPass();
+  await sink.idle();
+
+  // ---- API client (in-process) ------------------------------------------------
+  const tokenRes = await cc.routes.request(`${BASE}/uaa/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${btoa("cf:")}` },
+    body: new URLSearchParams({ grant_type: "password", username: "admin", password: PASSWORD }).toString(),
+  });
+  if (tokenRes.status !== 200) throw new Error(`token: HTTP ${tokenRes.status}: ${await tokenRes.text()}`);
+  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+  async function api<T = any>(method: string, path: string, body?: unknown, raw?: { body: BodyInit; type?: string }): Promise<T> {
+    const headers: Record<string, string> = { authorization: `bearer ${token}` };
+    let payload: BodyInit | undefined;
+    if (raw) {
+      payload = raw.body;
+      if (raw.type) headers["content-type"] = raw.type;
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers["content-type"] = "application/json";
+    }
+    const res = await cc.routes.request(`${BASE}${path}`, { method, headers, body: payload });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+  async function pool<T>(items: T[], fn: (x: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }));
+  }
+
+  const space = (await api<{ resources: { guid: string }[] }>("GET", "/v3/spaces?names=dev")).resources[0]!.guid;
+  const zip = zipSync({ "server.js": [new TextEncoder().encode("require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n"), { attrs: 0o100644 * 0x10000, os: 3 }] });
+
+  /** Pushes apps [from, to) the way cf push does, in batches of one manifest each. */
+  async function seed(from: number, to: number): Promise<void> {
+    for (let start = from; start < to; start += BATCH) {
+      const names = Array.from({ length: Math.min(BATCH, to - start) }, (_, i) => `app-${start + i}`);
+      const manifest = toYaml({ applications: names.map((name) => ({ name, memory: "64M", instances: 1, "default-route": true })) });
+      await api("POST", `/v3/spaces/${space}/actions/apply_manifest`, undefined, { body: manifest, type: "application/x-yaml" });
+      const apps = (await api<{ resources: { guid: string }[] }>("GET", `/v3/apps?names=${names.join(",")}&per_page=${BATCH}`)).resources;
+      if (apps.length !== names.length) throw new Error(`expected ${names.length} apps, listed ${apps.length}`);
+      const builds = new Map<string, string>();
+      await pool(apps, async (app) => {
+        const pkg = await api<{ guid: string }>("POST", "/v3/packages", { type: "bits", relationships: { app: { data: { guid: app.guid } } } });
+        const form = new FormData();
+        form.append("resources", "[]");
+        form.append("bits", new Blob([zip], { type: "application/zip" }), "package.zip");
+        await api("POST", `/v3/packages/${pkg.guid}/upload`, undefined, { body: form });
+        builds.set(app.guid, (await api<{ guid: string }>("POST", "/v3/builds", { package: { guid: pkg.guid } })).guid);
+      });
+      await cc.stagingIdle();
+      await pool(apps, async (app) => {
+        const build = await api<{ state: string; droplet: { guid: string } | null; error: string | null }>("GET", `/v3/builds/${builds.get(app.guid)}`);
+        if (build.state !== "STAGED" || !build.droplet) throw new Error(`build for ${app.guid}: ${build.state} ${build.error}`);
+        await api("PATCH", `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: build.droplet.guid } });
+        await api("POST", `/v3/apps/${app.guid}/actions/start`);
+      });
+    }
+  }
+
+  /** Waits until the Sink has nothing left to do and every instance runs. */
+  async function converged(expected: number): Promise<number> {
+    const t0 = performance.now();
+    for (;;) {
+      await sink.idle();
+      const enqueued = await sink.fullPass();
+      await sink.idle();
+      const lrps = await backend.listLRPs();
+      if (enqueued === 0 && lrps.length === expected) {
+        const running = (await Promise.all(lrps.map((l) => backend.getInstances(l.desired_lrp_key.process_guid)))).flat().filter((i) => i.state === "RUNNING").length;
+        if (running === expected) return performance.now() - t0;
+      }
+      if (performance.now() - t0 > 120_000) throw new Error(`not converged after 120 s: ${lrps.length}/${expected} LRPs`);
+      await Bun.sleep(10);
+    }
+  }
+
+  // ---- (b) memory: empty, then 1,000 desired processes -------------------------
+  const rssEmpty = settledRss();
+  const seedSmall0 = performance.now();
+  await seed(0, MEMORY_AT);
+  const seedSmallMs = performance.now() - seedSmall0;
+  const convergeSmallMs = await converged(MEMORY_AT);
+  const rssSmall = settledRss();
+
+  // ---- (a) no-op pass over TOTAL desired processes ---------------------------------
+  const seedBig0 = performance.now();
+  await seed(MEMORY_AT, TOTAL);
+  const seedBigMs = performance.now() - seedBig0;
+  const convergeBigMs = await converged(TOTAL);
+  const rssBig = settledRss();
+
+  const time = async (fn: () => unknown): Promise<number[]> => {
+    const out: number[] = [];
+    for (let i = 0; i < PASSES; i++) {
+      const t0 = performance.now();
+      await fn();
+      out.push(performance.now() - t0);
+    }
+    return out;
+  };
+  const writesBefore = Object.values(writes).reduce((a, b) => a + b, 0);
+  const convergedBefore = { ...sink.stats.converged };
+  const enqueuedPerPass: number[] = [];
+  await time(() => sink.fullPass()); // warm-up, not reported
+  const passMs = await time(async () => {
+    enqueuedPerPass.push(await sink.fullPass());
+  });
+  await sink.idle();
+  const writesDuring = Object.values(writes).reduce((a, b) => a + b, 0) - writesBefore;
+  const convergeCalls = Object.entries(sink.stats.converged).reduce((n, [k, v]) => n + v - convergedBefore[k as keyof typeof convergedBefore], 0);
+  const desiredMs = await time(() => cc.desiredLRPs());
+  const stampsMs = await time(() => cc.desiredStamps());
+  const listMs = await time(() => backend.listLRPs());
+  const desiredCount = cc.desiredLRPs().length;
+  const listCount = (await backend.listLRPs()).length;
+  if (enqueuedPerPass.some((n) => n !== 0) || writesDuring !== 0 || convergeCalls !== 0) {
+    throw new Error(`the no-op pass was not a no-op: enqueued ${enqueuedPerPass.join(",")}, backend writes ${writesDuring}, converge calls ${convergeCalls}`);
+  }
+
+  printTable(
+    `no-op Sink pass over ${desiredCount} desired processes (${PASSES} passes after a warm-up; 100 cells, FakeExecutor)`,
+    ["subject", "median ms", "p90 ms", "max ms", "target"],
+    [
+      ["sink.fullPass() (cc.desiredStamps + backend.listLRPs + diff)", fmt(median(passMs), 2), fmt(percentile(passMs, 90), 2), fmt(Math.max(...passMs), 2), "median <= 50 ms"],
+      [`baseline: cc.desiredStamps() alone (${desiredCount} guid+stamp rows)`, fmt(median(stampsMs), 2), fmt(percentile(stampsMs, 90), 2), fmt(Math.max(...stampsMs), 2), ""],
+      [`baseline: backend.listLRPs() alone (${listCount} scheduling infos)`, fmt(median(listMs), 2), fmt(percentile(listMs, 90), 2), fmt(Math.max(...listMs), 2), ""],
+      [`reference: cc.desiredLRPs() (${desiredCount} whole LRPs; what a pass read before)`, fmt(median(desiredMs), 2), fmt(percentile(desiredMs, 90), 2), fmt(Math.max(...desiredMs), 2), ""],
+    ],
+  );
+  printTable("no-op check over the measured passes", ["check", "value"], [
+    ["processes enqueued by the passes", enqueuedPerPass.reduce((a, b) => a + b, 0)],
+    ["backend writes (desire/update/stop LRP, stop instance, tasks)", writesDuring],
+    ["processes converged by the queue", convergeCalls],
+  ]);
+  printTable(
+    "resident memory (RSS after Bun.gc(true); store + CC + local backend on FakeExecutor + Sink, in one process)",
+    ["state", "RSS MB", "vs empty MB", "seeding through the API", "converged after seeding"],
+    [
+      ["baseline: wired, before seeding (0 apps)", fmt(rssEmpty), "", "", ""],
+      [`${MEMORY_AT} apps, ${MEMORY_AT} desired processes running`, fmt(rssSmall), `+${fmt(rssSmall - rssEmpty)}`, `${fmt(seedSmallMs / 1000, 1)} s`, `${fmt(convergeSmallMs)} ms`],
+      [`${TOTAL} apps, ${TOTAL} desired processes running`, fmt(rssBig), `+${fmt(rssBig - rssEmpty)}`, `${fmt(seedBigMs / 1000, 1)} s (+${TOTAL - MEMORY_AT})`, `${fmt(convergeBigMs)} ms`],
+    ],
+  );
+  console.log(`\n(${stagings} builds staged by the bench stager; backend writes while seeding: ${JSON.stringify(writes)})`);
+
+  sink.stop();
+  await cc.stop?.();
+  await backend.stop();
+} finally {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
