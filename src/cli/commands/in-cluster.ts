@@ -1,5 +1,8 @@
 import { existsSync } from "node:fs";
-import { applianceHelp, applianceOptions } from "../appliance-flags.ts";
+import { ConfigSchema } from "../../config/index.ts";
+import { createLogger } from "../../log/index.ts";
+import { applianceHelp, applianceOptions, configFromFlags } from "../appliance-flags.ts";
+import { startAppliance } from "../appliance.ts";
 import { CliError, type Command } from "../command.ts";
 
 const TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -16,6 +19,28 @@ export const inClusterCommand: Command = {
     if (!ctx.io.env.KUBERNETES_SERVICE_HOST || !existsSync(TOKEN)) {
       throw new CliError("not running inside a Kubernetes pod (no KUBERNETES_SERVICE_HOST or service-account token); use `eirini local` on a workstation");
     }
-    throw new CliError("in-cluster operation needs the Kubernetes backend, which this build does not include yet; run `eirini local` instead");
+    const base = configFromFlags(ctx);
+    // In a pod: the kube backend with the service account, listening on every interface, routing to pod IPs.
+    const config = ConfigSchema.parse({
+      ...base,
+      backend: "kube",
+      host: ctx.values.host === undefined && base.host === "127.0.0.1" ? "0.0.0.0" : base.host,
+      kube: { ...base.kube, inCluster: true, routeVia: base.kube.routeVia === "auto" ? "pod-ip" : base.kube.routeVia },
+    });
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const appliance = await startAppliance({ config, logger, env: ctx.io.env, onAdminPassword: (pw) => ctx.io.out(`admin password (shown once, stored hashed): ${pw}`) });
+    ctx.io.out(`eirini listening on ${appliance.url} (in-cluster, apps in namespace ${config.kube.namespace})`);
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string) => {
+        logger.info("shutting down", { signal });
+        appliance.stop().then(resolve, (err: unknown) => {
+          logger.error("shutdown failed", { error: err });
+          resolve();
+        });
+      };
+      process.once("SIGINT", () => shutdown("SIGINT"));
+      process.once("SIGTERM", () => shutdown("SIGTERM"));
+    });
+    return 0;
   },
 };

@@ -8,7 +8,10 @@ import { logsCommand } from "./client-logs.ts";
 import { pushCommand } from "./client-push.ts";
 import { scaleCommand } from "./client-scale.ts";
 import { runTaskCommand } from "./client-task.ts";
+import { doctorCommand } from "./doctor.ts";
 import { inClusterCommand } from "./in-cluster.ts";
+import { installCommand } from "./install.ts";
+import { launchCommand } from "./launch.ts";
 import { imageCommand } from "./image.ts";
 import { localCommand } from "./local.ts";
 import { registryCommand } from "./registry.ts";
@@ -20,6 +23,9 @@ import { versionCommand } from "./version.ts";
 export const commands: Command[] = [
   localCommand,
   inClusterCommand,
+  installCommand,
+  doctorCommand,
+  launchCommand,
   versionCommand,
   registryCommand,
   stackCommand,

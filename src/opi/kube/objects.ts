@@ -47,7 +47,7 @@ const LAUNCHER_DIR = "/eirini-launcher";
 const SHELL_LAUNCHER_BODY = [
   "cd /home/vcap/app 2>/dev/null || true",
   'for f in /home/vcap/profile.d/*.sh /home/vcap/app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done',
-  'eval exec "$@"',
+  'exec /bin/sh -c "$1"',
 ];
 const SHELL_LAUNCHER = ['export CF_INSTANCE_INDEX="${POD_NAME##*-}"', ...SHELL_LAUNCHER_BODY].join("\n");
 /** Tasks: CF_INSTANCE_INDEX stays 0 (a job pod's name ends in a random suffix, not an ordinal). */
