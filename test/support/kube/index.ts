@@ -52,6 +52,8 @@ export interface EmulatorOptions {
   /** Events kept for watch resumption; older resourceVersions get 410. */
   historyLimit?: number;
   user?: string;
+  /** Serve HTTPS with this certificate; kubeconfigs then carry its CA data instead of skipping verification. */
+  tls?: { cert: string; key: string };
 }
 
 const r = (name: string) => {
@@ -80,8 +82,8 @@ export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<Kub
     podLogs: (ns, name, follow, signal) => sim.logStream(ns, name, follow, signal),
     onDelete: (_resource, ns, obj, propagation) => sim.collect(ns, obj, propagation),
   });
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handle });
-  const url = `http://127.0.0.1:${server.port}`;
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handle, ...(opts.tls ? { tls: opts.tls } : {}) });
+  const url = `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`;
   const kubeconfig = (o: { context?: string; namespace?: string } = {}) => {
     const ctx = o.context ?? "emulator";
     return [
@@ -91,7 +93,7 @@ export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<Kub
       "- name: emulator",
       "  cluster:",
       `    server: ${url}`,
-      "    insecure-skip-tls-verify: true",
+      opts.tls ? `    certificate-authority-data: ${Buffer.from(opts.tls.cert).toString("base64")}` : "    insecure-skip-tls-verify: true",
       "users:",
       "- name: emulator",
       "  user:",
