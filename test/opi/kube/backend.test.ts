@@ -324,4 +324,21 @@ describe("kube backend", () => {
   });
 });
 
+test("with an ingress class, every route also gets an Ingress to its Service", async () => {
+  s = await kubeSetup({ start: false });
+  const b = await s.make({ build: { namespace: NS, cfApi: "", registryAddress: "r:5000", ingressClass: "nginx" } });
+  await b.start();
+  const l = lrp({ instances: 1 });
+  await b.desireLRP(l);
+  const ing = await waitFor(() => s!.kube.list("ingresses", NS)[0], { what: "ingress" });
+  const svc = s.kube.list("services", NS)[0]!;
+  expect(ing.spec.ingressClassName).toBe("nginx");
+  expect(ing.spec.rules[0].host).toBe(`${l.guid}.apps.example.com`);
+  expect(ing.spec.rules[0].http.paths[0].backend.service).toEqual({ name: svc.metadata.name, port: { number: 8080 } });
+  s.kube.counter.reset();
+  await b.updateLRP({ guid: l.guid, version: l.version, update: { routes: {} } });
+  await waitFor(() => s!.kube.list("ingresses", NS).length === 0 && s!.kube.list("services", NS).length === 0, { what: "route objects removed" });
+  expect(s.kube.counter.get("delete")).toBe(2);
+});
+
 void INSTANCES_ANNOTATION;
