@@ -63,17 +63,14 @@ async function dropletBytes(): Promise<Uint8Array> {
   return gzipSync(Buffer.concat(chunks));
 }
 
-const dir = mkdtempSync(join(tmpdir(), "eirini-bench-sink-"));
-const store = openStore(dir);
-try {
-  await store.users.create("admin", PASSWORD, ["cloud_controller.admin", "cloud_controller.read", "cloud_controller.write", "openid"]);
-  const config = ConfigSchema.parse({ dataDir: dir, cells: { count: 100, memoryMb: 4 * 1024 * 1024, diskMb: 16 * 1024 * 1024, maxInstances: 1_000 } });
-  const dropletHash = (await store.blobs.putBytes(await dropletBytes())).digest.slice("sha256:".length);
+const CELLS = { count: 100, memoryMb: 4 * 1024 * 1024, diskMb: 16 * 1024 * 1024, maxInstances: 1_000 };
 
-  let stagings = 0;
-  const stager: Stager = {
-    stage(request: StagingRequestInput) {
-      stagings++;
+/** The bench stager: every build gets the same small droplet (stored once), no buildpacks run. */
+function benchStager(dropletHash: string): Stager & { stagings: number } {
+  return {
+    stagings: 0,
+    stage(_request: StagingRequestInput) {
+      this.stagings++;
       const result: StagingResult = {
         droplet_guid: crypto.randomUUID(),
         droplet_hash: dropletHash,
@@ -83,16 +80,25 @@ try {
         process_types: { web: "node server.js" },
         duration_ms: 0,
       };
-      void request;
       return { result: Promise.resolve(result), cancel() {} };
     },
   };
+}
 
-  const executor = new FakeExecutor();
-  const backend = createLocalBackend({ store, config, logger: silentLogger, logs: store.logs, executor, cfApi: () => BASE });
+/**
+ * Store + CC + local backend (FakeExecutor) + Sink on `dir`, wired and
+ * started as src/cli/parts.ts does. The Sink sees the backend through a
+ * counter of every write it makes.
+ */
+async function wire(dir: string) {
+  const store = openStore(dir);
+  if (!(await store.users.verify("admin", PASSWORD))) {
+    await store.users.create("admin", PASSWORD, ["cloud_controller.admin", "cloud_controller.read", "cloud_controller.write", "openid"]);
+  }
+  const config = ConfigSchema.parse({ dataDir: dir, cells: CELLS });
+  const stager = benchStager((await store.blobs.putBytes(await dropletBytes())).digest.slice("sha256:".length));
+  const backend = createLocalBackend({ store, config, logger: silentLogger, logs: store.logs, executor: new FakeExecutor(), cfApi: () => BASE });
   const cc = createCloudControllerPart({ config, store, logger: silentLogger, tokenKey: "bench-token-key", baseUrl: () => BASE, ports: { stager, instances: backend, tasks: backend, logs: store.logs } });
-
-  // The Sink sees the backend through a counter of every write it makes.
   const writes: Record<string, number> = { desireLRP: 0, updateLRP: 0, stopLRP: 0, stopInstance: 0, desireTask: 0, cancelTask: 0 };
   const counted = new Proxy(backend, {
     get(target, key, receiver) {
@@ -125,8 +131,66 @@ try {
   await sink.fullPass();
   await sink.idle();
 
-  // ---- API client (in-process) ------------------------------------------------
-  const tokenRes = await cc.routes.request(`${BASE}/uaa/oauth/token`, {
+  /** Waits until the Sink has nothing left to do and every instance runs. */
+  async function converged(expected: number): Promise<number> {
+    const t0 = performance.now();
+    for (;;) {
+      await sink.idle();
+      const enqueued = await sink.fullPass();
+      await sink.idle();
+      const lrps = await backend.listLRPs();
+      if (enqueued === 0 && lrps.length === expected) {
+        const running = (await Promise.all(lrps.map((l) => backend.getInstances(l.desired_lrp_key.process_guid)))).flat().filter((i) => i.state === "RUNNING").length;
+        if (running === expected) return performance.now() - t0;
+      }
+      if (performance.now() - t0 > 120_000) throw new Error(`not converged after 120 s: ${lrps.length}/${expected} LRPs`);
+      await Bun.sleep(10);
+    }
+  }
+  let closed = false;
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    sink.stop();
+    await cc.stop?.();
+    await backend.stop();
+    store.close();
+  }
+  return { store, cc, backend, sink, stager, writes, converged, close };
+}
+
+/**
+ * Child mode: a fresh process opens the data dir as a restarted appliance
+ * would, converges `expected` processes onto its FakeExecutor and prints
+ * its settled RSS. Free of the seeding's garbage, so the figure is the
+ * steady state of the appliance holding that many processes.
+ */
+if (process.argv[2] === "--rss-child") {
+  const [dir, expected] = [process.argv[3]!, Number(process.argv[4])];
+  const t0 = performance.now();
+  const w = await wire(dir);
+  await w.converged(expected);
+  const convergeMs = performance.now() - t0;
+  const { heapStats } = await import("bun:jsc");
+  const rss = settledRss();
+  console.log(JSON.stringify({ rss, heapMb: heapStats().heapSize / 1024 / 1024, convergeMs }));
+  await w.close();
+  process.exit(0);
+}
+
+async function rssChild(dir: string, expected: number): Promise<{ rss: number; heapMb: number; convergeMs: number }> {
+  const p = Bun.spawn([process.execPath, import.meta.path, "--rss-child", dir, String(expected)], { stdout: "pipe", stderr: "inherit" });
+  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  if (code !== 0) throw new Error(`RSS child exited with ${code}: ${out}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "eirini-bench-sink-"));
+const emptyDir = mkdtempSync(join(tmpdir(), "eirini-bench-sink-empty-"));
+let w = await wire(dir);
+try {
+  // ---- API client (in-process, against whichever wiring is current) -------------
+  const tokenRes = await w.cc.routes.request(`${BASE}/uaa/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${btoa("cf:")}` },
     body: new URLSearchParams({ grant_type: "password", username: "admin", password: PASSWORD }).toString(),
@@ -143,7 +207,7 @@ try {
       payload = JSON.stringify(body);
       headers["content-type"] = "application/json";
     }
-    const res = await cc.routes.request(`${BASE}${path}`, { method, headers, body: payload });
+    const res = await w.cc.routes.request(`${BASE}${path}`, { method, headers, body: payload });
     const text = await res.text();
     if (res.status >= 400) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
     return (text ? JSON.parse(text) : null) as T;
@@ -175,7 +239,7 @@ try {
         await api("POST", `/v3/packages/${pkg.guid}/upload`, undefined, { body: form });
         builds.set(app.guid, (await api<{ guid: string }>("POST", "/v3/builds", { package: { guid: pkg.guid } })).guid);
       });
-      await cc.stagingIdle();
+      await w.cc.stagingIdle();
       await pool(apps, async (app) => {
         const build = await api<{ state: string; droplet: { guid: string } | null; error: string | null }>("GET", `/v3/builds/${builds.get(app.guid)}`);
         if (build.state !== "STAGED" || !build.droplet) throw new Error(`build for ${app.guid}: ${build.state} ${build.error}`);
@@ -185,37 +249,30 @@ try {
     }
   }
 
-  /** Waits until the Sink has nothing left to do and every instance runs. */
-  async function converged(expected: number): Promise<number> {
-    const t0 = performance.now();
-    for (;;) {
-      await sink.idle();
-      const enqueued = await sink.fullPass();
-      await sink.idle();
-      const lrps = await backend.listLRPs();
-      if (enqueued === 0 && lrps.length === expected) {
-        const running = (await Promise.all(lrps.map((l) => backend.getInstances(l.desired_lrp_key.process_guid)))).flat().filter((i) => i.state === "RUNNING").length;
-        if (running === expected) return performance.now() - t0;
-      }
-      if (performance.now() - t0 > 120_000) throw new Error(`not converged after 120 s: ${lrps.length}/${expected} LRPs`);
-      await Bun.sleep(10);
-    }
-  }
-
   // ---- (b) memory: empty, then 1,000 desired processes -------------------------
+  const emptyChild = await rssChild(emptyDir, 0);
   const rssEmpty = settledRss();
+  let stagings = 0;
   const seedSmall0 = performance.now();
   await seed(0, MEMORY_AT);
   const seedSmallMs = performance.now() - seedSmall0;
-  const convergeSmallMs = await converged(MEMORY_AT);
+  const convergeSmallMs = await w.converged(MEMORY_AT);
   const rssSmall = settledRss();
+  stagings += w.stager.stagings;
+  // The same data dir in a fresh process: the appliance restarted with MEMORY_AT processes.
+  await w.close();
+  const smallChild = await rssChild(dir, MEMORY_AT);
+  w = await wire(dir);
+  await w.converged(MEMORY_AT);
 
   // ---- (a) no-op pass over TOTAL desired processes ---------------------------------
   const seedBig0 = performance.now();
   await seed(MEMORY_AT, TOTAL);
   const seedBigMs = performance.now() - seedBig0;
-  const convergeBigMs = await converged(TOTAL);
+  const convergeBigMs = await w.converged(TOTAL);
   const rssBig = settledRss();
+  stagings += w.stager.stagings;
+  const { cc, backend, sink, writes } = w;
 
   const time = async (fn: () => unknown): Promise<number[]> => {
     const out: number[] = [];
@@ -244,6 +301,8 @@ try {
   if (enqueuedPerPass.some((n) => n !== 0) || writesDuring !== 0 || convergeCalls !== 0) {
     throw new Error(`the no-op pass was not a no-op: enqueued ${enqueuedPerPass.join(",")}, backend writes ${writesDuring}, converge calls ${convergeCalls}`);
   }
+  await w.close();
+  const bigChild = await rssChild(dir, TOTAL);
 
   printTable(
     `no-op Sink pass over ${desiredCount} desired processes (${PASSES} passes after a warm-up; 100 cells, FakeExecutor)`,
@@ -261,20 +320,17 @@ try {
     ["processes converged by the queue", convergeCalls],
   ]);
   printTable(
-    "resident memory (RSS after Bun.gc(true); store + CC + local backend on FakeExecutor + Sink, in one process)",
-    ["state", "RSS MB", "vs empty MB", "seeding through the API", "converged after seeding"],
+    "resident memory: store + CC + local backend on FakeExecutor + Sink (RSS after Bun.gc(true))",
+    ["desired processes (all RUNNING)", "fresh process on the data dir: RSS MB", "JS heap MB", "start to all RUNNING", "seeding process: RSS MB", "seeding through the API"],
     [
-      ["baseline: wired, before seeding (0 apps)", fmt(rssEmpty), "", "", ""],
-      [`${MEMORY_AT} apps, ${MEMORY_AT} desired processes running`, fmt(rssSmall), `+${fmt(rssSmall - rssEmpty)}`, `${fmt(seedSmallMs / 1000, 1)} s`, `${fmt(convergeSmallMs)} ms`],
-      [`${TOTAL} apps, ${TOTAL} desired processes running`, fmt(rssBig), `+${fmt(rssBig - rssEmpty)}`, `${fmt(seedBigMs / 1000, 1)} s (+${TOTAL - MEMORY_AT})`, `${fmt(convergeBigMs)} ms`],
+      ["baseline: 0 (empty data dir)", fmt(emptyChild.rss), fmt(emptyChild.heapMb), `${fmt(emptyChild.convergeMs)} ms`, fmt(rssEmpty), ""],
+      [String(MEMORY_AT), fmt(smallChild.rss), fmt(smallChild.heapMb), `${fmt(smallChild.convergeMs)} ms`, fmt(rssSmall), `${fmt(seedSmallMs / 1000)} s, converged ${fmt(convergeSmallMs)} ms later`],
+      [String(TOTAL), fmt(bigChild.rss), fmt(bigChild.heapMb), `${fmt(bigChild.convergeMs)} ms`, fmt(rssBig), `+${TOTAL - MEMORY_AT} in ${fmt(seedBigMs / 1000)} s, converged ${fmt(convergeBigMs)} ms later`],
     ],
   );
-  console.log(`\n(${stagings} builds staged by the bench stager; backend writes while seeding: ${JSON.stringify(writes)})`);
-
-  sink.stop();
-  await cc.stop?.();
-  await backend.stop();
+  console.log(`\n(${stagings} builds staged by the bench stager; "fresh process" = a restarted appliance re-adopting the data dir; the seeding process also holds the allocator's high-water mark from ${TOTAL} pushes)`);
 } finally {
-  store.close();
+  await w.close().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(emptyDir, { recursive: true, force: true });
 }
