@@ -10,3 +10,4 @@ export * from "./staging.ts";
 export * from "./droplet.ts";
 export * from "./events.ts";
 export * from "./logs.ts";
+export * from "./vcap-application.ts";

@@ -1,4 +1,4 @@
-import type { LRP, Task } from "../../model/index.ts";
+import { vcapApplicationOfLRP, vcapApplicationOfTask, type LRP, type Task } from "../../model/index.ts";
 
 /**
  * The CF environment (DESIGN.md 4) as a container env list. What only the
@@ -30,29 +30,9 @@ function appEnv(env: Record<string, string>, reserved: Set<string>): EnvVar[] {
     });
 }
 
-function uris(lrp: LRP): string[] {
-  return Object.values(lrp.routes).flatMap((rs) => rs.map((r) => r.hostname));
-}
-
 export function lrpEnv(lrp: LRP, cfApi: string): EnvVar[] {
   const port = lrp.ports[0] ?? 8080;
-  const vcap = {
-    application_id: lrp.app_guid,
-    application_name: lrp.app_name,
-    application_uris: uris(lrp),
-    application_version: lrp.version,
-    cf_api: cfApi,
-    limits: { mem: lrp.memory_mb, disk: lrp.disk_mb, fds: 16384 },
-    name: lrp.app_name,
-    organization_id: lrp.organization_guid,
-    organization_name: lrp.organization_name,
-    process_id: lrp.guid,
-    process_type: lrp.process_type,
-    space_id: lrp.space_guid,
-    space_name: lrp.space_name,
-    uris: uris(lrp),
-    version: lrp.version,
-  };
+  const vcap = vcapApplicationOfLRP(lrp, cfApi);
   const platform: EnvVar[] = [
     field("POD_NAME", "metadata.name"),
     field("CF_INSTANCE_GUID", "metadata.uid"),
@@ -75,19 +55,7 @@ export function lrpEnv(lrp: LRP, cfApi: string): EnvVar[] {
 }
 
 export function taskEnv(task: Task, cfApi: string): EnvVar[] {
-  const vcap = {
-    application_id: task.app_guid,
-    application_name: task.app_name,
-    application_uris: [],
-    cf_api: cfApi,
-    limits: { mem: task.memory_mb, disk: task.disk_mb, fds: 16384 },
-    name: task.app_name,
-    organization_id: task.organization_guid,
-    organization_name: task.organization_name,
-    space_id: task.space_guid,
-    space_name: task.space_name,
-    uris: [],
-  };
+  const vcap = vcapApplicationOfTask(task, cfApi);
   const platform: EnvVar[] = [
     field("POD_NAME", "metadata.name"),
     field("CF_INSTANCE_GUID", "metadata.uid"),

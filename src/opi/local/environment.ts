@@ -1,4 +1,4 @@
-import type { LRP, Task } from "../../model/index.ts";
+import { vcapApplicationOfLRP, vcapApplicationOfTask, type LRP, type Task } from "../../model/index.ts";
 
 /**
  * The CF environment of an instance or task (DESIGN.md 4). Paths the
@@ -15,31 +15,8 @@ export interface InstanceEnvInput {
   cfApi: string;
 }
 
-function uris(lrp: LRP): string[] {
-  return Object.values(lrp.routes).flatMap((rs) => rs.map((r) => r.hostname));
-}
-
 export function instanceEnv({ lrp, index, instanceGuid, ports, cfApi }: InstanceEnvInput): Record<string, string> {
-  const routeUris = uris(lrp);
-  const vcapApplication = {
-    application_id: lrp.app_guid,
-    application_name: lrp.app_name,
-    application_uris: routeUris,
-    application_version: lrp.version,
-    cf_api: cfApi,
-    limits: { mem: lrp.memory_mb, disk: lrp.disk_mb, fds: 16384 },
-    name: lrp.app_name,
-    organization_id: lrp.organization_guid,
-    organization_name: lrp.organization_name,
-    process_id: lrp.guid,
-    process_type: lrp.process_type,
-    space_id: lrp.space_guid,
-    space_name: lrp.space_name,
-    uris: routeUris,
-    version: lrp.version,
-    instance_id: instanceGuid,
-    instance_index: index,
-  };
+  const vcapApplication = { ...vcapApplicationOfLRP(lrp, cfApi), instance_id: instanceGuid, instance_index: index };
   const first = lrp.ports[0] ?? 8080;
   const port = ports.get(first) ?? first;
   const mapped = [...ports].map(([internal, external]) => ({ external, internal: external, container_port: internal }));
@@ -62,19 +39,7 @@ export function instanceEnv({ lrp, index, instanceGuid, ports, cfApi }: Instance
 }
 
 export function taskEnv(task: Task, cfApi: string): Record<string, string> {
-  const vcapApplication = {
-    application_id: task.app_guid,
-    application_name: task.app_name,
-    application_uris: [],
-    cf_api: cfApi,
-    limits: { mem: task.memory_mb, disk: task.disk_mb, fds: 16384 },
-    name: task.app_name,
-    organization_id: task.organization_guid,
-    organization_name: task.organization_name,
-    space_id: task.space_guid,
-    space_name: task.space_name,
-    uris: [],
-  };
+  const vcapApplication = vcapApplicationOfTask(task, cfApi);
   return {
     VCAP_SERVICES: "{}",
     ...task.environment,
