@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { ConfigSchema } from "../../config/index.ts";
-import { createLogger } from "../../log/index.ts";
 import { applianceHelp, applianceOptions, configFromFlags } from "../appliance-flags.ts";
-import { startAppliance } from "../appliance.ts";
+import { serveAppliance } from "../serve-appliance.ts";
 import { CliError, type Command } from "../command.ts";
 
 const TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -27,20 +26,6 @@ export const inClusterCommand: Command = {
       host: ctx.values.host === undefined && base.host === "127.0.0.1" ? "0.0.0.0" : base.host,
       kube: { ...base.kube, inCluster: true, routeVia: base.kube.routeVia === "auto" ? "pod-ip" : base.kube.routeVia },
     });
-    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-    const appliance = await startAppliance({ config, logger, env: ctx.io.env, onAdminPassword: (pw) => ctx.io.out(`admin password (shown once, stored hashed): ${pw}`) });
-    ctx.io.out(`eirini listening on ${appliance.url} (in-cluster, apps in namespace ${config.kube.namespace})`);
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        logger.info("shutting down", { signal });
-        appliance.stop().then(resolve, (err: unknown) => {
-          logger.error("shutdown failed", { error: err });
-          resolve();
-        });
-      };
-      process.once("SIGINT", () => shutdown("SIGINT"));
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
-    });
-    return 0;
+    return serveAppliance(config, ctx.io, (a) => `eirini listening on ${a.url} (in-cluster, apps in namespace ${config.kube.namespace})`);
   },
 };

@@ -1,0 +1,34 @@
+import type { Config } from "../config/index.ts";
+import { createLogger, type Logger } from "../log/index.ts";
+import { startAppliance, type Appliance } from "./appliance.ts";
+import type { CliIO } from "./command.ts";
+
+/**
+ * Runs the appliance in the foreground: starts it, prints where it listens
+ * (and the generated admin password, once), and stops it gracefully on
+ * SIGINT or SIGTERM. Shared by `eirini local` and `eirini in-cluster`.
+ */
+export async function serveAppliance(config: Config, io: CliIO, describe: (a: Appliance) => string): Promise<number> {
+  const logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const appliance = await startAppliance({
+    config,
+    logger,
+    env: io.env,
+    onAdminPassword: (pw) => io.out(`admin password (shown once, stored hashed): ${pw}`),
+  });
+  io.out(describe(appliance));
+  logger.info("appliance ready", { url: appliance.url, data_dir: config.dataDir, backend: config.backend });
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info("shutting down", { signal });
+      appliance.stop().then(resolve, (err: unknown) => {
+        logger.error("shutdown failed", { error: err });
+        resolve();
+      });
+    };
+    process.once("SIGINT", () => shutdown("SIGINT"));
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+  });
+  logger.info("stopped");
+  return 0;
+}
