@@ -125,6 +125,11 @@ export class BlobStore {
       throw new DigestMismatchError(expected, digest);
     }
     const dest = this.path(digest);
+    if (existsSync(dest)) {
+      // Same digest, same bytes: the stored copy stands and the directory needs no new sync.
+      rmSync(tmp, { force: true });
+      return { digest, size };
+    }
     const dir = join(dest, "..");
     mkdirSync(dir, { recursive: true });
     renameSync(tmp, dest);
