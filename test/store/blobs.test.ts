@@ -28,6 +28,15 @@ describe("BlobStore", () => {
     expect(blobs.has(digest)).toBe(false);
   });
 
+  test("putting content already stored keeps one copy and leaves no temp files", async () => {
+    const blobs = new BlobStore(join(tempDir(), "blobs"));
+    const a = await blobs.putBytes("same bytes");
+    const b = await blobs.putBytes("same bytes");
+    expect(b).toEqual(a);
+    expect([...blobs.list()]).toEqual([a.digest]);
+    expect(readdirSync(blobs.tmpDir)).toEqual([]);
+  });
+
   test("a wrong expected digest stores nothing", async () => {
     const blobs = new BlobStore(join(tempDir(), "blobs"));
     const err = await blobs.put(chunks("abc"), { expectedDigest: sha("xyz") }).catch((e: unknown) => e);
