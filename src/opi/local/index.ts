@@ -15,12 +15,14 @@ import type { LogSink } from "../../model/index.ts";
 import type { Store } from "../../store/index.ts";
 import type { Clock } from "./clock.ts";
 import type { Executor } from "./executor.ts";
-import { LocalBackend, type LocalTiming } from "./local-backend.ts";
+import { LocalBackend } from "./local-backend.ts";
 import { ProcessExecutor } from "./process-executor.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
+import type { LocalTiming } from "./runtime.ts";
 import { LocalState } from "./state.ts";
 
-export { LocalBackend, defaultTiming, type LocalTiming } from "./local-backend.ts";
+export { LocalBackend } from "./local-backend.ts";
+export { defaultTiming, type LocalTiming } from "./runtime.ts";
 export { place, type CellState, type PlacementRequest, type PlacementResult } from "./placement.ts";
 export { cellsFromConfig, type CellSpec } from "./cells.ts";
 export { FakeExecutor, type FakeBehaviour } from "./fake-executor.ts";
