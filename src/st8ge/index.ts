@@ -36,3 +36,9 @@ export { StagingError, UnsafeArchiveError, NO_BUILDPACK_DETECTED, type StagingEr
 export { detectSource, type PackageSource } from "./unpack/package-source.ts";
 export { dropletLaunch, type Launch } from "./launcher.ts";
 export { createStaging, createStagingPart, type Staging, type StagingDeps } from "./staging-part.ts";
+// For executors elsewhere (the Kubernetes Job executor): the lifecycle script, safe unpacking, droplet packing and release parsing.
+import builderScript from "./lifecycle/builder.sh" with { type: "text" };
+export { builderScript };
+export { unpackSource } from "./unpack/package-source.ts";
+export { packTree, type PackResult } from "./droplet-pack.ts";
+export { parseRelease, parseProcfile, stagingInfo } from "./lifecycle/release.ts";

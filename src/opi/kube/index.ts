@@ -31,6 +31,10 @@ export { LABEL, ANNOTATION, SOURCE } from "./keys.ts";
 export { createKubeBackendPart, KubeConfigError, type KubeBackendPart, type KubeRegistryPort } from "./part.ts";
 export { ensurePullSecret, dockerConfigJson } from "./pull-secret.ts";
 export { startServiceProxy } from "./service-proxy.ts";
+export { createKubeStagingExecutor, type KubeStagingExecutor, type KubeStagingExecutorOptions } from "./staging-executor.ts";
+export { StagingTransfers, TRANSFER_PREFIX, type TransferSession } from "./staging-transfers.ts";
+export { buildStagingJob, STAGING_SELECTOR, type StagingJobSpec } from "./staging-job.ts";
+export { stagingPodVerdict, type PodVerdict } from "./staging-pod-state.ts";
 
 export interface CreateKubeBackendOptions extends Omit<KubeBackendOptions, "client" | "build" | "logger"> {
   logger: Logger;

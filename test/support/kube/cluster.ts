@@ -1,3 +1,4 @@
+import type { LocalPodRunner } from "./local-pods.ts";
 import type { ObjectStore, Obj, StoredEvent } from "./object-store.ts";
 import { resources } from "./resources.ts";
 import { fromLabelSelector, matches } from "./selector.ts";
@@ -11,8 +12,10 @@ import { validate } from "./validation.ts";
  * collector (ownerReferences, Background/Foreground/Orphan), a scheduler
  * that binds to nodes or records `FailedScheduling`, and kubelets that run
  * pods to Ready, crash them with exit codes (CrashLoopBackOff), fail image
- * pulls (ErrImagePull) and finish job pods. Pod fate is chosen by
- * `behavior(pod)`; tests can also act on pods directly.
+ * pulls (ErrImagePull) and finish job pods, or really run a pod's command
+ * on this machine (`run-locally`, see local-pods.ts). Jobs honour
+ * `activeDeadlineSeconds`. Pod fate is chosen by `behavior(pod)`; tests can
+ * also act on pods directly.
  */
 export type PodFate =
   | { kind: "ready" }
@@ -21,7 +24,8 @@ export type PodFate =
   | { kind: "unschedulable"; message: string }
   | { kind: "image-pull-error"; message?: string }
   | { kind: "crash"; exitCode: number; reason?: string }
-  | { kind: "exit"; exitCode: number; reason?: string };
+  | { kind: "exit"; exitCode: number; reason?: string }
+  | { kind: "run-locally" };
 
 const R = (name: string) => resources.get(name)!;
 const POD = R("pods");
@@ -51,6 +55,9 @@ export class ClusterSim {
   private ipCounter = 0;
   private readonly logs = new Map<string, { text: string; done: boolean; wake: Set<() => void> }>();
   private stopped = false;
+  private readonly deadlines = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Runs `run-locally` pods (set when the emulator is started with `runPodsLocally`). */
+  localPods: LocalPodRunner | undefined;
   readonly failures: string[] = [];
 
   constructor(private readonly store: ObjectStore) {
@@ -59,6 +66,8 @@ export class ClusterSim {
 
   stop(): void {
     this.stopped = true;
+    for (const t of this.deadlines.values()) clearTimeout(t);
+    this.localPods?.stop();
   }
 
   private observe(e: StoredEvent): void {
@@ -71,6 +80,7 @@ export class ClusterSim {
         if (ref.kind === "Job") this.mark(`jobs ${e.namespace}/${ref.name}`);
       }
       if (e.type === "ADDED" && this.autoRun) this.mark(`kubelet ${e.namespace}/${o.metadata.name}`);
+      if (e.type === "DELETED") this.localPods?.kill(`${e.namespace}/${o.metadata.name}`);
     }
     if (e.type === "ADDED") for (const ref of o.metadata.ownerReferences ?? []) if (!this.store.hasUid(ref.uid)) this.mark(`orphan ${e.resource} ${e.namespace}/${o.metadata.name}`);
   }
@@ -243,8 +253,16 @@ export class ClusterSim {
     const failed = pods.filter((p) => p.status?.phase === "Failed").length;
     const active = pods.filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed" && !p.metadata.deletionTimestamp).length;
     const status: Obj = { ...job.status, startTime: job.status?.startTime ?? now(), active: active || undefined, succeeded: succeeded || undefined, failed: failed || undefined };
+    const deadlineLeft = typeof job.spec.activeDeadlineSeconds === "number" ? Date.parse(status.startTime) + job.spec.activeDeadlineSeconds * 1000 - Date.now() : Infinity;
     if (!done && !job.spec.suspend) {
-      if (succeeded >= (job.spec.completions ?? 1)) {
+      if (deadlineLeft <= 0 && succeeded < (job.spec.completions ?? 1)) {
+        status.conditions = [
+          { type: "FailureTarget", status: "True", reason: "DeadlineExceeded", message: "Job was active longer than specified deadline", lastTransitionTime: now(), lastProbeTime: now() },
+          { type: "Failed", status: "True", reason: "DeadlineExceeded", message: "Job was active longer than specified deadline", lastTransitionTime: now(), lastProbeTime: now() },
+        ];
+        for (const p of pods) if (p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded") this.store.delete(POD, ns, p.metadata.name);
+        status.active = undefined;
+      } else if (succeeded >= (job.spec.completions ?? 1)) {
         status.completionTime = now();
         status.conditions = [
           { type: "SuccessCriteriaMet", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", lastTransitionTime: now(), lastProbeTime: now() },
@@ -277,6 +295,12 @@ export class ClusterSim {
     }
     for (const k of Object.keys(status)) if (status[k] === undefined) delete status[k];
     if (JSON.stringify(status) !== JSON.stringify(job.status)) this.store.replace(JOB, ns, name, { ...job, status });
+    const key = `jobs ${ns}/${name}`;
+    if (!done && Number.isFinite(deadlineLeft) && deadlineLeft > 0 && !this.deadlines.has(key)) {
+      const t = setTimeout(() => (this.deadlines.delete(key), this.mark(key)), deadlineLeft);
+      t.unref?.();
+      this.deadlines.set(key, t);
+    }
   }
 
   private update(ns: string, name: string, fn: (pod: Obj) => void): Obj | undefined {
@@ -300,6 +324,7 @@ export class ClusterSim {
     if (fate.kind === "unschedulable") return this.unschedulable(ns, name, fate.message);
     this.bind(ns, name);
     if (fate.kind === "image-pull-error") return this.imagePullError(ns, name, fate.message);
+    if (fate.kind === "run-locally") return this.runLocally(ns, name);
     this.run(ns, name, fate.kind !== "running-not-ready");
     if (fate.kind === "crash") this.crash(ns, name, { exitCode: fate.exitCode, reason: fate.reason });
     if (fate.kind === "exit") this.exit(ns, name, fate.exitCode, fate.reason);
@@ -335,8 +360,8 @@ export class ClusterSim {
   }
 
   /** Container started; ready unless told otherwise (readiness probe failing). */
-  run(ns: string, name: string, ready = true): void {
-    this.update(ns, name, (p) => {
+  run(ns: string, name: string, ready = true): Obj | undefined {
+    return this.update(ns, name, (p) => {
       const prev = p.status.containerStatuses?.[0];
       p.status.phase = "Running";
       p.status.podIP ??= `10.244.${Math.floor(++this.ipCounter / 250) % 250}.${(this.ipCounter % 250) + 1}`;
@@ -396,6 +421,31 @@ export class ClusterSim {
       entry.done = true;
       for (const w of entry.wake) w();
     }
+  }
+
+  private runLocally(ns: string, name: string): void {
+    const runner = this.localPods;
+    if (!runner) throw new Error("run-locally needs an emulator started with runPodsLocally");
+    const pod = this.run(ns, name, true);
+    if (!pod) return;
+    runner.start(`${ns}/${name}`, pod, {
+      output: (text) => this.appendLog(ns, name, text),
+      exited: (code, reason) => this.exit(ns, name, code, reason),
+      evicted: (message) => this.evict(ns, name, message),
+    });
+  }
+
+  /** The kubelet evicts the pod (e.g. ephemeral storage over its limit): phase Failed, reason Evicted. */
+  evict(ns: string, name: string, message: string): void {
+    this.update(ns, name, (p) => {
+      p.status.phase = "Failed";
+      p.status.reason = "Evicted";
+      p.status.message = message;
+      p.status.containerStatuses = [
+        { name: this.containerName(p), image: p.spec.containers?.[0]?.image, imageID: "sha256:0", ready: false, started: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: "ContainerStatusUnknown", finishedAt: now() } }, lastState: {} },
+      ];
+    });
+    this.appendLog(ns, name, "", true);
   }
 
   /** Appends log text for a pod (served by `GET .../pods/<name>/log`). */

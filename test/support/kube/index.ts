@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ClusterSim } from "./cluster.ts";
 import { Faults, RequestCounter } from "./faults.ts";
+import { LocalPodRunner, RUN_LOCALLY_LABEL } from "./local-pods.ts";
 import { ObjectStore, type Obj } from "./object-store.ts";
 import { resources } from "./resources.ts";
 import { createHandler } from "./server.ts";
@@ -17,6 +18,7 @@ import { expired } from "./status.ts";
  * kube.sim.behavior = () => ({ kind: "crash", exitCode: 3 });
  * kube.faults.fail({ verb: "create", resource: "statefulsets", times: 3 });
  * kube.expireWatches();                            // 410 Gone mid-stream
+ * // with { runPodsLocally: true }: pods labelled RUN_LOCALLY_LABEL=true run their command here
  * kube.counter.writes();                           // requests by verb/resource
  * await kube.stop();
  * ```
@@ -54,6 +56,8 @@ export interface EmulatorOptions {
   user?: string;
   /** Serve HTTPS with this certificate; kubeconfigs then carry its CA data instead of skipping verification. */
   tls?: { cert: string; key: string };
+  /** Pods labelled `RUN_LOCALLY_LABEL: "true"` run their first container's command on this machine (see local-pods.ts). */
+  runPodsLocally?: boolean;
 }
 
 const r = (name: string) => {
@@ -65,6 +69,11 @@ const r = (name: string) => {
 export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<KubeEmulator> {
   const store = new ObjectStore(opts.historyLimit ?? 10_000);
   const sim = new ClusterSim(store);
+  if (opts.runPodsLocally) {
+    sim.localPods = new LocalPodRunner();
+    const fallback = sim.behavior;
+    sim.behavior = (pod) => (pod.metadata.labels?.[RUN_LOCALLY_LABEL] === "true" ? { kind: "run-locally" } : fallback(pod));
+  }
   const faults = new Faults();
   const counter = new RequestCounter();
   const token = `emulator-${crypto.randomUUID()}`;
@@ -145,4 +154,5 @@ export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<Kub
 }
 
 export type { PodFate } from "./cluster.ts";
+export { RUN_LOCALLY_LABEL, LocalPodRunner, quantityBytes } from "./local-pods.ts";
 export type { Obj } from "./object-store.ts";

@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { NO_BUILDPACK_DETECTED, parseProcfile, parseRelease, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
+
+/** What the lifecycle decided, read from the result a staging pod uploaded. */
+export interface LifecycleResult {
+  detectedBuildpack: string;
+  buildpackName: string;
+  startCommand: string;
+  processTypes: Record<string, string>;
+  /** staging_info.yml for the droplet. */
+  stagingInfo: string;
+}
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** builder.sh's `out/status` ("<phase> <index> <rc>") as the error CF users know; same wording as st8ge's local executor. */
+export function lifecycleError(status: string, job: Pick<StagingJob, "buildpacks">, exitCode: string): StagingError {
+  const [phase, idx, rc] = status.trim().split(" ");
+  const name = job.buildpacks[Number(idx)]?.name ?? "?";
+  switch (phase) {
+    case "detect":
+      return new StagingError("NoAppDetectedError", NO_BUILDPACK_DETECTED);
+    case "multi":
+      return new StagingError("BuildpackCompileFailed", `buildpack ${name} cannot supply dependencies to another buildpack (it has no bin/supply)`);
+    case "nofinal":
+      return new StagingError("BuildpackCompileFailed", `buildpack ${name} has neither bin/finalize nor bin/compile`);
+    case "norelease":
+      return new StagingError("BuildpackReleaseFailed", `buildpack ${name} has no bin/release`);
+    case "release":
+      return new StagingError("BuildpackReleaseFailed", `buildpack ${name}: bin/release failed with exit status ${rc}`);
+    case "supply":
+    case "finalize":
+    case "compile":
+      return new StagingError("BuildpackCompileFailed", `buildpack ${name}: bin/${phase} failed with exit status ${rc}`);
+    default:
+      return new StagingError("StagerError", `staging lifecycle exited with status ${exitCode.trim() || "unknown"}`);
+  }
+}
+
+/**
+ * Reads an unpacked result (`out/`, optionally `droplet/app/Procfile`):
+ * the lifecycle's error, or what the droplet is (buildpack, start command,
+ * process types: the release's, overridden by the Procfile).
+ */
+export function readLifecycleResult(dir: string, job: Pick<StagingJob, "buildpacks" | "detect" | "startCommand">): LifecycleResult | StagingError {
+  const out = join(dir, "out");
+  const exit = read(join(out, "exit"))?.trim() ?? "";
+  if (exit !== "0") return lifecycleError(read(join(out, "status")) ?? "", job, exit);
+  const final = Number(read(join(out, "chosen"))?.trim());
+  const buildpack = job.buildpacks[final];
+  if (!buildpack) return new StagingError("StagerError", "staging result names no buildpack");
+  const buildpackName = buildpack.name;
+  const detectedBuildpack = (job.detect ? read(join(out, "detect"))?.trim() : "") || buildpackName;
+  let processTypes: Record<string, string>;
+  try {
+    processTypes = parseRelease(read(join(out, "release.yml")) ?? "");
+  } catch (err) {
+    return new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
+  }
+  const procfile = join(dir, "droplet", "app", "Procfile");
+  if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
+  const startCommand = job.startCommand || processTypes.web || "";
+  return { detectedBuildpack, buildpackName, startCommand, processTypes, stagingInfo: stagingInfo(detectedBuildpack, startCommand) };
+}
