@@ -14,11 +14,13 @@ import { createWebUiPart } from "./web-ui-part.ts";
 export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
   // The registry part exposes `.registry` (composeDropletImage, pullCredentials) for the parts that need it.
   const registry = createRegistryPart(ctx);
-  const staging = createStaging({ store: ctx.store, config: ctx.config, logSink: ctx.store.logs, logger: ctx.logger });
   // Local OPI backend (before its callers, so it stops after them) and the host-based router over its routes.
   // The kube backend (and client-node) load only when asked for, keeping `eirini local` light.
   const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx) : await (await import("../opi/kube/index.ts")).createKubeBackendPart(ctx, { registry: registry.registry });
   const backend = opi.backend;
+  // On Kubernetes, stagings run as Jobs in the cluster; locally, on this machine.
+  const stagingExecutor = "stagingExecutor" in opi ? opi.stagingExecutor : undefined;
+  const staging = createStaging({ store: ctx.store, config: ctx.config, logSink: ctx.store.logs, logger: ctx.logger, ...(stagingExecutor ? { executor: stagingExecutor } : {}) });
   const cc = createCloudControllerPart({
     ...ctx,
     ports: { stager: staging.stager, instances: backend, tasks: backend, logs: ctx.store.logs },

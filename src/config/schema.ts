@@ -86,6 +86,8 @@ export const ConfigSchema = z.object({
       pullSecret: z.string().default("eirini-registry"),
       /** The appliance's URL as pods reach it (VCAP_APPLICATION.cf_api, staging downloads); default: its own base URL. */
       publicUrl: z.string().optional(),
+      /** Image staging Jobs run (the stack: needs sh, curl, tar, gzip, awk, mkfifo, sha256sum); `{stack}` becomes the staging's stack. */
+      stagingImage: z.string().min(1).default("cloudfoundry/{stack}:latest"),
     })
     .prefault({}),
 });

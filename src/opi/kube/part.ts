@@ -1,9 +1,12 @@
 import type { AppliancePart, PartContext } from "../../cli/part.ts";
+import { join } from "node:path";
 import { KubeBackend } from "./backend.ts";
 import { createKubeClient, type KubeClient } from "./client.ts";
 import { sanitize } from "./names.ts";
 import { ensurePullSecret } from "./pull-secret.ts";
 import { startServiceProxy } from "./service-proxy.ts";
+import { createKubeStagingExecutor, type KubeStagingExecutor } from "./staging-executor.ts";
+import { StagingTransfers } from "./staging-transfers.ts";
 
 /**
  * The Kubernetes backend as an appliance part (`--backend kube`, `eirini
@@ -12,7 +15,9 @@ import { startServiceProxy } from "./service-proxy.ts";
  * pods pull them, and picks how the router reaches instances (pod IPs in a
  * cluster, the API server's service proxy from a laptop). An unreachable
  * API server at start is reported once, clearly, and retried in the
- * background; the appliance still comes up.
+ * background; the appliance still comes up. Staging runs as Jobs
+ * (`stagingExecutor`, for St8ge); the part serves the staging pods'
+ * transfer routes and deletes staging Jobs a previous run left at start.
  */
 export interface KubeRegistryPort {
   composeDropletImage(req: { dropletHash: string; stack: string; repo: string; startCommand?: string }): Promise<unknown>;
@@ -25,7 +30,10 @@ export class KubeConfigError extends Error {
   override name = "KubeConfigError";
 }
 
-export async function createKubeBackendPart(ctx: PartContext, deps: { registry?: KubeRegistryPort } = {}): Promise<{ part: KubeBackendPart; backend: KubeBackend; client: KubeClient }> {
+export async function createKubeBackendPart(
+  ctx: PartContext,
+  deps: { registry?: KubeRegistryPort } = {},
+): Promise<{ part: KubeBackendPart; backend: KubeBackend; client: KubeClient; stagingExecutor: KubeStagingExecutor }> {
   const k = ctx.config.kube;
   const log = ctx.logger.child({ part: "opi-kube" });
   if (!k.registryAddress) {
@@ -61,6 +69,17 @@ export async function createKubeBackendPart(ctx: PartContext, deps: { registry?:
     syncTimeoutMs: 5_000,
   });
 
+  const transfers = new StagingTransfers(ctx.tokenKey);
+  const stagingExecutor = createKubeStagingExecutor({
+    client,
+    transfers,
+    applianceUrl: () => k.publicUrl ?? ctx.baseUrl(),
+    image: (s) => k.stagingImage.replaceAll("{stack}", s || stack),
+    workRoot: join(ctx.store.dataDir, "staging", "kube"),
+    logger: ctx.logger,
+    gzipLevel: 1,
+  });
+
   let secretTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const keepPullSecret = async (attempt = 0): Promise<void> => {
@@ -79,10 +98,16 @@ export async function createKubeBackendPart(ctx: PartContext, deps: { registry?:
   const part: KubeBackendPart = {
     name: "opi-kube",
     backend,
+    routes: transfers.routes(),
     async start() {
       if (viaProxy) proxy = startServiceProxy({ server: client.server, namespace: k.namespace, serviceForHost: (h) => backend.serviceForHost(h), fetch: (u, i) => client.fetch(u, i), logger: log });
       await backend.start();
       void keepPullSecret();
+      // Stagings do not survive a restart: Jobs a previous run left are removed (their TTL is the backstop).
+      void stagingExecutor.sweep().then(
+        (n) => n > 0 && log.info("removed staging Jobs left by a previous run", { jobs: n }),
+        (err) => log.warn("could not sweep old staging Jobs", { error: err }),
+      );
       log.info("Kubernetes backend ready", { server: client.server, namespace: k.namespace, registry: k.registryAddress, routes: viaProxy ? "service proxy" : "pod IPs" });
     },
     async stop() {
@@ -92,5 +117,5 @@ export async function createKubeBackendPart(ctx: PartContext, deps: { registry?:
       await backend.stop();
     },
   };
-  return { part, backend, client };
+  return { part, backend, client, stagingExecutor };
 }
