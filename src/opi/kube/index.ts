@@ -6,6 +6,11 @@
  * shared, supervised informers. It passes `test/opi/contract.ts` against
  * the API server emulator in `test/support/kube`.
  *
+ * Staging: `createKubeStagingExecutor` is St8ge's `StagingExecutor` as one
+ * Job per staging (passes test/st8ge/executor-contract.ts against the
+ * emulator); its pods talk to `StagingTransfers` routes under
+ * `/kube-staging/<guid>/` with staging-scoped tokens.
+ *
  * Kubernetes access goes through `@kubernetes/client-node`, loaded with a
  * dynamic import inside `createKubeClient`, so importing this entry costs
  * the local backend nothing.
