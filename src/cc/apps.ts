@@ -3,6 +3,8 @@ import { z } from "zod";
 import { actor, appAudit, createApp, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
 import { recordAudit } from "./audit.ts";
 import { Metadata, readJson, Relationship } from "./body.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
+import { updateMetadata } from "./metadata-update.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
@@ -71,17 +73,21 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
     const spaceGuid = body.relationships.space.data.guid;
     if (!findSpace(deps.db, spaceGuid)) throw unprocessable("Invalid space. Ensure that the space exists and you have access to it.");
     for (const k of Object.keys(body.environment_variables ?? {})) if (!ENV_NAME.test(k)) throw unprocessable(`Environment variable name '${k}' is invalid`);
+    validateMetadata(body.metadata);
     const lc = body.lifecycle;
-    const app = write(deps, () =>
-      createApp(deps, c.get("user"), {
+    const app = write(deps, () => {
+      const created = createApp(deps, c.get("user"), {
         name: body.name,
         space_guid: spaceGuid,
         lifecycle_type: lc?.type ?? "buildpack",
         buildpacks: lc?.type === "buildpack" ? (lc.data?.buildpacks ?? []) : [],
         stack: lc?.type === "docker" ? "" : (lc?.data?.stack ?? deps.config.staging.defaultStack),
         env: body.environment_variables ?? {},
-      }),
-    );
+      });
+      // A new app is STOPPED with no LRP yet: nothing to roll.
+      applyMetadata(deps.db, "app", created.guid, body.metadata);
+      return getApp(deps.db, created.guid);
+    });
     return c.json(present.app(b(), app), 201);
   });
 
@@ -95,6 +101,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
     const guid = c.req.param("guid");
     getApp(deps.db, guid);
     const body = await readJson(c, UpdateApp);
+    validateMetadata(body.metadata);
     const app = write(deps, () => {
       const cur = getApp(deps.db, guid);
       if (body.name && body.name !== cur.name) {
@@ -113,6 +120,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
           deps.stamp(),
           guid,
         );
+      updateMetadata(deps, "app", guid, body.metadata);
       const updated = getApp(deps.db, guid);
       appAudit(deps, c.get("user"), updated, "audit.app.update", { request: body });
       return updated;

@@ -2,7 +2,10 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { messageParseError, unprocessable } from "./errors.ts";
 
-/** Metadata the CLI may send on any create/update; accepted, labels/annotations not stored. */
+/**
+ * Metadata the CLI may send on any create/update. Stored (metadata.ts) on orgs,
+ * spaces, apps, processes and routes; accepted and ignored on the rest.
+ */
 export const Metadata = z.object({ labels: z.record(z.string(), z.string().nullable()).optional(), annotations: z.record(z.string(), z.string().nullable()).optional() }).optional();
 
 export const Relationship = z.object({ data: z.object({ guid: z.string().min(1) }) });

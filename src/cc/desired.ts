@@ -1,5 +1,6 @@
 import { cpuWeight, type LRP, processGuid } from "../model/index.ts";
 import type { CcDeps } from "./deps.ts";
+import { lrpAnnotations } from "./metadata.ts";
 import type { AppRow, DropletRow, OrgRow, ProcessRow, SpaceRow } from "./rows.ts";
 import { vcapApplication } from "./vcap.ts";
 
@@ -8,6 +9,9 @@ import { vcapApplication } from "./vcap.ts";
  * a current droplet. `version` is the process version (new on start,
  * restart, droplet or command change: the Sink replaces the LRP);
  * `last_updated` moves on any change (scale, routes, env: updated in place).
+ * `user_defined_annotations` are the space's metadata annotations overlaid
+ * by the app's; a change to them bumps the version (metadata-update.ts), so
+ * new scheduling hints roll the pods.
  * Built with a handful of bulk queries so a 10,000-process pass stays cheap.
  */
 export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?: string): LRP[] {
@@ -118,7 +122,7 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
     start_timeout_ms: (p.health_check_timeout ?? 60) * 1000,
     placement_tags: [],
     volume_mounts: [],
-    user_defined_annotations: {},
+    user_defined_annotations: lrpAnnotations(space, a),
     last_updated: updated,
     lifecycle,
   };

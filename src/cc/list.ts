@@ -1,11 +1,13 @@
 import type { Context } from "hono";
 import { badQuery } from "./errors.ts";
+import { parseLabelSelector, parseMap } from "./metadata.ts";
 
 /**
  * V3 list semantics: comma-separated filters, `page`/`per_page` (max 5000),
  * `order_by` with `-` for descending, and the `pagination` block the CLI's
  * paginator follows (ccv3/paginated_resources.go reads `pagination.next.href`).
  * Unknown query parameters are a 400 CF-BadQueryParameter, as in CC.
+ * `label_selector` filters on the rows' `labels` column (metadata.ts).
  */
 export interface ListSpec<T> {
   filters?: Record<string, (row: T, values: string[]) => boolean>;
@@ -34,11 +36,6 @@ function positiveInt(params: URLSearchParams, key: string, fallback: number, max
   return Number(raw);
 }
 
-/** Simple label selector over resources that carry no labels: only negative clauses match. */
-function labelSelectorMatchesEmpty(selector: string): boolean {
-  return selector.split(",").every((clause) => clause.trim().startsWith("!") || /!=/.test(clause) || / notin /.test(clause));
-}
-
 export function listRows<T extends { created_at: string; updated_at?: string }>(c: Context, base: string, rows: T[], spec: ListSpec<T> = {}): ListResult<T> {
   const url = new URL(c.req.url);
   const params = url.searchParams;
@@ -57,7 +54,11 @@ export function listRows<T extends { created_at: string; updated_at?: string }>(
     out = out.filter((r) => match(r, values));
   }
   const selector = params.get("label_selector");
-  if (selector !== null && selector.trim() !== "" && !labelSelectorMatchesEmpty(selector)) out = [];
+  if (selector !== null && selector.trim() !== "") {
+    // Resources without metadata columns (domains, tasks, ...) have no labels: only negative requirements match them.
+    const matches = parseLabelSelector(selector);
+    out = out.filter((r) => matches(parseMap((r as { labels?: string }).labels)));
+  }
 
   const orderRaw = params.get("order_by") ?? "created_at";
   const desc = orderRaw.startsWith("-");

@@ -1,8 +1,13 @@
 import { Hono } from "hono";
+import { z } from "zod";
+import { Metadata, readJson } from "./body.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
 import { includes, listRows } from "./list.ts";
+import { validateMetadata } from "./metadata.ts";
+import { updateMetadata } from "./metadata-update.ts";
 import * as present from "./present.ts";
 import { getOrg, getSpace, type DomainRow, type OrgRow, type SpaceRow } from "./rows.ts";
+import { write } from "./write.ts";
 
 export const DEFAULT_ORG = "eirini";
 export const DEFAULT_SPACE = "dev";
@@ -30,6 +35,9 @@ export function defaultDomain(deps: Pick<CcDeps, "db" | "config">): DomainRow {
   return deps.db.query("SELECT * FROM cc_domains WHERE name = ?").get(deps.config.router.domain) as DomainRow;
 }
 
+// Metadata only: renames would change names baked into running LRPs.
+const UpdateMetadataOnly = z.strictObject({ metadata: Metadata });
+
 export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const b = () => deps.baseUrl();
@@ -42,6 +50,17 @@ export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
     return c.json({ pagination: res.pagination, resources: res.page.map((o) => present.org(b(), o)) });
   });
   r.get("/v3/organizations/:guid", (c) => c.json(present.org(b(), getOrg(deps.db, c.req.param("guid")))));
+  r.patch("/v3/organizations/:guid", async (c) => {
+    const guid = getOrg(deps.db, c.req.param("guid")).guid;
+    const body = await readJson(c, UpdateMetadataOnly);
+    validateMetadata(body.metadata);
+    const org = write(deps, () => {
+      updateMetadata(deps, "org", guid, body.metadata);
+      deps.db.query("UPDATE cc_orgs SET updated_at = ? WHERE guid = ?").run(deps.stamp(), guid);
+      return getOrg(deps.db, guid);
+    });
+    return c.json(present.org(b(), org));
+  });
   r.get("/v3/organizations/:guid/domains", (c) => {
     getOrg(deps.db, c.req.param("guid"));
     const rows = deps.db.query("SELECT * FROM cc_domains").all() as DomainRow[];
@@ -70,6 +89,19 @@ export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
       body.included = { organizations: orgGuids.map((g) => present.org(b(), getOrg(deps.db, g))) };
     }
     return c.json(body);
+  });
+  // Space annotations reach every app in the space that does not override them (metadata-update.ts).
+  r.patch("/v3/spaces/:guid", async (c) => {
+    const guid = getSpace(deps.db, c.req.param("guid")).guid;
+    const body = await readJson(c, UpdateMetadataOnly);
+    validateMetadata(body.metadata);
+    let apps: string[] = [];
+    const space = write(deps, () => {
+      apps = updateMetadata(deps, "space", guid, body.metadata);
+      deps.db.query("UPDATE cc_spaces SET updated_at = ? WHERE guid = ?").run(deps.stamp(), guid);
+      return getSpace(deps.db, guid);
+    }, () => apps);
+    return c.json(present.space(b(), space));
   });
   r.get("/v3/spaces/:guid", (c) => {
     const s = getSpace(deps.db, c.req.param("guid"));

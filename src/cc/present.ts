@@ -1,4 +1,5 @@
 import { isoSeconds } from "./clock.ts";
+import { renderMetadata, type MetadataColumns } from "./metadata.ts";
 import type {
   AppRow, AuditRow, BuildRow, DestinationRow, DomainRow, DropletRow, JobRow, OrgRow, PackageRow, ProcessRow, RouteRow, SpaceRow, TaskRow,
 } from "./rows.ts";
@@ -9,13 +10,14 @@ import type {
  * cloudfoundry/cli). Links are absolute because the CLI follows them.
  */
 const ts = (s: string) => isoSeconds(new Date(s));
-const meta = () => ({ labels: {}, annotations: {} });
+// Resources without metadata columns (packages, builds, droplets, domains, tasks) render empty metadata.
+const meta = (row: MetadataColumns = {}) => renderMetadata(row);
 const rel = (guid: string | null) => ({ data: guid ? { guid } : null });
 
 export function org(b: string, o: OrgRow) {
   return {
     guid: o.guid, created_at: ts(o.created_at), updated_at: ts(o.updated_at), name: o.name, suspended: false,
-    relationships: { quota: rel(null) }, metadata: meta(),
+    relationships: { quota: rel(null) }, metadata: meta(o),
     links: { self: { href: `${b}/v3/organizations/${o.guid}` }, domains: { href: `${b}/v3/organizations/${o.guid}/domains` }, default_domain: { href: `${b}/v3/organizations/${o.guid}/domains/default` } },
   };
 }
@@ -23,7 +25,7 @@ export function org(b: string, o: OrgRow) {
 export function space(b: string, s: SpaceRow) {
   return {
     guid: s.guid, created_at: ts(s.created_at), updated_at: ts(s.updated_at), name: s.name,
-    relationships: { organization: rel(s.org_guid), quota: rel(null) }, metadata: meta(),
+    relationships: { organization: rel(s.org_guid), quota: rel(null) }, metadata: meta(s),
     links: { self: { href: `${b}/v3/spaces/${s.guid}` }, organization: { href: `${b}/v3/organizations/${s.org_guid}` } },
   };
 }
@@ -35,7 +37,7 @@ export function app(b: string, a: AppRow) {
   const self = `${b}/v3/apps/${a.guid}`;
   return {
     guid: a.guid, created_at: ts(a.created_at), updated_at: ts(a.updated_at), name: a.name, state: a.state, lifecycle,
-    relationships: { space: rel(a.space_guid) }, metadata: meta(),
+    relationships: { space: rel(a.space_guid) }, metadata: meta(a),
     links: {
       self: { href: self }, space: { href: `${b}/v3/spaces/${a.space_guid}` }, processes: { href: `${self}/processes` },
       packages: { href: `${self}/packages` }, environment_variables: { href: `${self}/environment_variables` },
@@ -101,7 +103,7 @@ export function process(b: string, p: ProcessRow, redactCommand: boolean) {
       data: { timeout: p.health_check_timeout, invocation_timeout: p.health_check_invocation_timeout, ...(p.health_check_type === "http" ? { endpoint: p.health_check_endpoint ?? "/" } : {}) },
     },
     readiness_health_check: { type: "process", data: { invocation_timeout: null, interval: null } },
-    relationships: { app: rel(p.app_guid), revision: rel(null) }, metadata: meta(),
+    relationships: { app: rel(p.app_guid), revision: rel(null) }, metadata: meta(p),
     links: {
       self: { href: `${b}/v3/processes/${p.guid}` }, scale: { href: `${b}/v3/processes/${p.guid}/actions/scale`, method: "POST" },
       app: { href: `${b}/v3/apps/${p.app_guid}` }, space: { href: `${b}/v3/apps/${p.app_guid}` }, stats: { href: `${b}/v3/processes/${p.guid}/stats` },
@@ -127,7 +129,7 @@ export function route(b: string, r: RouteRow, domainName: string, dests: Destina
   return {
     guid: r.guid, created_at: ts(r.created_at), updated_at: ts(r.updated_at), protocol: "http", host: r.host, path: r.path, port: null,
     url: `${host}${r.path}`, destinations: dests.map(destination), options: {},
-    relationships: { space: rel(r.space_guid), domain: rel(r.domain_guid) }, metadata: meta(),
+    relationships: { space: rel(r.space_guid), domain: rel(r.domain_guid) }, metadata: meta(r),
     links: {
       self: { href: `${b}/v3/routes/${r.guid}` }, space: { href: `${b}/v3/spaces/${r.space_guid}` },
       domain: { href: `${b}/v3/domains/${r.domain_guid}` }, destinations: { href: `${b}/v3/routes/${r.guid}/destinations` },

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { processGuid, type Instance } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
 import { Metadata, readJson } from "./body.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
@@ -109,9 +110,11 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
     r.patch(base, async (c) => {
       const p = resolve(c);
       const body = await readJson(c, UpdateProcess);
+      validateMetadata(body.metadata);
       const hc = body.health_check ? { type: body.health_check.type, ...body.health_check.data } : undefined;
       const updated = write(deps, () => {
         updateProcess(deps, p, body.command, hc);
+        applyMetadata(deps.db, "process", p.guid, body.metadata);
         appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.update", { process_guid: p.guid, process_type: p.type, request: { ...(body.command !== undefined ? { command: "[PRIVATE DATA HIDDEN]" } : {}), ...(body.health_check ? { health_check: body.health_check } : {}) } });
         return getProcess(deps.db, p.guid);
       }, (x) => [x.app_guid]);

@@ -8,6 +8,7 @@ import type { CcContext, CcDeps, CcEnv, CcUser } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
 import { includes, listRows } from "./list.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 import * as present from "./present.ts";
 import { findApp, getApp, getDomain, getOrg, getRoute, getSpace, findSpace, type DestinationRow, type DomainRow, type RouteRow } from "./rows.ts";
 import { write } from "./write.ts";
@@ -134,10 +135,26 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
     if (!findSpace(deps.db, spaceGuid)) throw unprocessable("Invalid space. Ensure that the space exists and you have access to it.");
     const domain = deps.db.query("SELECT * FROM cc_domains WHERE guid = ?").get(body.relationships.domain.data.guid) as DomainRow | null;
     if (!domain) throw unprocessable("Invalid domain. Ensure that the domain exists and you have access to it.");
-    const route = write(deps, () => createRoute(deps, c.get("user"), spaceGuid, domain, body.host ?? "", body.path ?? ""));
+    validateMetadata(body.metadata);
+    const route = write(deps, () => {
+      const created = createRoute(deps, c.get("user"), spaceGuid, domain, body.host ?? "", body.path ?? "");
+      applyMetadata(deps.db, "route", created.guid, body.metadata);
+      return getRoute(deps.db, created.guid);
+    });
     return c.json(render(route), 201);
   });
 
+  r.patch("/v3/routes/:guid", async (c) => {
+    const guid = getRoute(deps.db, c.req.param("guid")).guid;
+    const body = await readJson(c, z.strictObject({ metadata: Metadata }));
+    validateMetadata(body.metadata);
+    const route = write(deps, () => {
+      applyMetadata(deps.db, "route", guid, body.metadata);
+      deps.db.query("UPDATE cc_routes SET updated_at = ? WHERE guid = ?").run(deps.stamp(), guid);
+      return getRoute(deps.db, guid);
+    });
+    return c.json(render(route));
+  });
   r.delete("/v3/routes/:guid", (c) => {
     const route = getRoute(deps.db, c.req.param("guid"));
     const apps = destinationsOf(deps.db, route.guid).map((d) => d.app_guid);

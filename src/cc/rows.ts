@@ -1,10 +1,11 @@
 import type { Database } from "bun:sqlite";
 import { notFound } from "./errors.ts";
+import type { MetadataColumns } from "./metadata.ts";
 
-/** Row shapes of the cc_* tables (migration 0005) and lookups that 404 in CF's words. */
-export interface OrgRow { guid: string; name: string; created_at: string; updated_at: string }
-export interface SpaceRow { guid: string; name: string; org_guid: string; created_at: string; updated_at: string }
-export interface AppRow {
+/** Row shapes of the cc_* tables (migrations 0005, 0008 for metadata) and lookups that 404 in CF's words. */
+export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string }
+export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string }
+export interface AppRow extends MetadataColumns {
   guid: string; name: string; space_guid: string; state: "STARTED" | "STOPPED"; lifecycle_type: "buildpack" | "docker";
   buildpacks: string; stack: string; env: string; droplet_guid: string | null; created_at: string; updated_at: string;
 }
@@ -22,13 +23,13 @@ export interface BuildRow {
   lifecycle_type: string; buildpacks: string; stack: string; staging_memory_in_mb: number; staging_disk_in_mb: number;
   created_by_guid: string; created_by_name: string; created_at: string; updated_at: string;
 }
-export interface ProcessRow {
+export interface ProcessRow extends MetadataColumns {
   guid: string; app_guid: string; type: string; command: string | null; instances: number; memory_in_mb: number; disk_in_mb: number;
   health_check_type: string; health_check_endpoint: string | null; health_check_timeout: number | null;
   health_check_invocation_timeout: number | null; version: string; created_at: string; updated_at: string;
 }
 export interface DomainRow { guid: string; name: string; internal: number; created_at: string; updated_at: string }
-export interface RouteRow { guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string }
+export interface RouteRow extends MetadataColumns { guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string }
 export interface DestinationRow { guid: string; route_guid: string; app_guid: string; process_type: string; port: number; created_at: string }
 export interface TaskRow {
   guid: string; app_guid: string; name: string; command: string; state: string; sequence_id: number; memory_in_mb: number;
