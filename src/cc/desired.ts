@@ -1,6 +1,7 @@
 import { cpuWeight, type LRP, processGuid } from "../model/index.ts";
 import type { CcDeps } from "./deps.ts";
 import { lrpAnnotations } from "./metadata.ts";
+import { parsePlacementTags, SCHEDULING_KEYS } from "../opi/index.ts";
 import type { AppRow, DropletRow, OrgRow, ProcessRow, SpaceRow } from "./rows.ts";
 import { vcapApplication } from "./vcap.ts";
 
@@ -98,6 +99,7 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
       ? { docker_lifecycle: { image: d.docker_image ?? "", command: command ? ["/bin/sh", "-c", command] : [] } }
       : { buildpack_lifecycle: { droplet_guid: d.guid, droplet_hash: d.hash ?? "", start_command: command } };
   const updated = a.updated_at > p.updated_at ? a.updated_at : p.updated_at;
+  const annotations = lrpAnnotations(space, a);
   return {
     guid: p.guid,
     version: p.version,
@@ -120,12 +122,27 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
     health_check_http_endpoint: p.health_check_endpoint ?? "/",
     health_check_timeout_ms: (p.health_check_invocation_timeout ?? 1) * 1000,
     start_timeout_ms: (p.health_check_timeout ?? 60) * 1000,
-    placement_tags: [],
+    placement_tags: placementTags(annotations),
     volume_mounts: [],
-    user_defined_annotations: lrpAnnotations(space, a),
+    user_defined_annotations: annotations,
     last_updated: updated,
     lifecycle,
   };
+}
+
+/**
+ * Placement tags from the `placement-tags` scheduling annotation (checked when
+ * set). Should a stored value ever fail the rules, the listing still goes on:
+ * the backend rejects that one LRP on the annotation itself, visibly.
+ */
+function placementTags(annotations: Record<string, string>): string[] {
+  const raw = annotations[SCHEDULING_KEYS.placementTags];
+  if (!raw) return [];
+  try {
+    return parsePlacementTags(raw);
+  } catch {
+    return [];
+  }
 }
 
 /** The LRP for one LRP process_guid (`<guid>-<version>`), or null when it should not run. */

@@ -6,6 +6,8 @@ import { zodDetail } from "./body.ts";
 import type { CcDeps, CcEnv, CcUser } from "./deps.ts";
 import { messageParseError, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
+import { validateMetadata } from "./metadata.ts";
+import { updateMetadata } from "./metadata-update.ts";
 import { defaultDomain } from "./orgs-spaces.ts";
 import { scaleProcess, updateProcess } from "./processes.ts";
 import { ensureProcess } from "./app-state.ts";
@@ -78,6 +80,7 @@ export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config">)
     if (names.has(a.name)) throw unprocessable(`Application '${a.name}' appears twice in the manifest`);
     names.add(a.name);
     if (a.services?.length) throw unprocessable(`For application '${a.name}': services are not supported by the Eirini appliance`);
+    validateMetadata(a.metadata);
     if (a.sidecars?.length) throw unprocessable(`For application '${a.name}': sidecars are not supported by the Eirini appliance`);
     if (a.docker && (a.buildpacks?.length || a.buildpack)) throw unprocessable(`For application '${a.name}': Cannot specify both buildpack(s) and docker image`);
     for (const k of Object.keys(a.env ?? {})) if (!ENV_NAME.test(k) || k.startsWith("VCAP_") || k === "PORT") throw unprocessable(`For application '${a.name}': environment variable name '${k}' is invalid`);
@@ -127,6 +130,8 @@ function applyApp(deps: CcDeps, u: CcUser, spaceGuid: string, m: ManifestApp): A
   deps.db
     .query("UPDATE cc_apps SET lifecycle_type = ?, buildpacks = ?, stack = ?, env = ?, updated_at = ? WHERE guid = ?")
     .run(m.docker ? "docker" : app.lifecycle_type, buildpacks ? JSON.stringify(buildpacks) : app.buildpacks, m.stack ?? app.stack, JSON.stringify(env), deps.stamp(), app.guid);
+  // Manifest metadata merges like a PATCH (scheduling annotations included; a change bumps versions).
+  updateMetadata(deps, "app", app.guid, m.metadata);
 
   const procs = [{ type: "web", ...pickProcess(m) }, ...(m.processes ?? []).map((p) => ({ ...pickProcess(p), type: p.type }))];
   for (const p of procs) {

@@ -9,6 +9,6 @@
 export type { OpiBackend, ActualLRP, RouteTarget } from "./backend.ts";
 export { OpiNotFoundError, OpiInvalidError } from "./backend.ts";
 export {
-  SCHEDULING_PREFIX, SCHEDULING_KEYS, PLACEMENT_LABEL_PREFIX, SchedulingError, parseSchedulingHints,
+  SCHEDULING_PREFIX, SCHEDULING_KEYS, PLACEMENT_LABEL_PREFIX, SchedulingError, parseSchedulingHints, parsePlacementTags,
   type SchedulingHints, type LabelExpression, type Toleration, type AffinityPreset,
 } from "./scheduling-hints.ts";

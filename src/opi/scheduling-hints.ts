@@ -17,6 +17,10 @@
  *   preferred spreading across nodes), `spread-required` (at most one
  *   instance per node), `none`, or `co-locate:<app guid>`
  * - `scheduling.eirini.cloudfoundry.org/scheduler-name`: a custom scheduler
+ * - `scheduling.eirini.cloudfoundry.org/placement-tags`: `gpu,eu-segment`,
+ *   CF placement tags for apps without isolation segments (the Cloud
+ *   Controller also lifts them into the LRP's `placement_tags`, so the
+ *   local backend's tagged cells honour them too)
  *
  * CF placement tags (isolation-segment style) become a node selector
  * `placement.cloudfoundry.org/<tag>=true` plus a toleration of the taint
@@ -31,6 +35,7 @@ export const SCHEDULING_KEYS = {
   tolerations: `${SCHEDULING_PREFIX}tolerations`,
   affinity: `${SCHEDULING_PREFIX}affinity`,
   schedulerName: `${SCHEDULING_PREFIX}scheduler-name`,
+  placementTags: `${SCHEDULING_PREFIX}placement-tags`,
 } as const;
 export const PLACEMENT_LABEL_PREFIX = "placement.cloudfoundry.org/";
 
@@ -127,6 +132,13 @@ function parseTolerations(annotation: string, raw: string): Toleration[] {
     });
 }
 
+/** The tags of a `placement-tags` value (comma-separated, deduplicated); each must make a valid node label key. */
+export function parsePlacementTags(raw: string): string[] {
+  const tags = [...new Set(raw.split(",").map((s) => s.trim()).filter(Boolean))];
+  for (const tag of tags) checkKey(SCHEDULING_KEYS.placementTags, `${PLACEMENT_LABEL_PREFIX}${tag}`);
+  return tags;
+}
+
 function parseAffinity(raw: string | undefined): AffinityPreset {
   const preset = (raw ?? "spread").trim();
   if (preset === "spread" || preset === "spread-required" || preset === "none") return { kind: preset };
@@ -147,7 +159,8 @@ export function parseSchedulingHints(annotations: Record<string, string>, placem
   const a = annotations;
   const hints: SchedulingHints = { nodeSelector: {}, tolerations: [], affinity: { kind: "spread" } };
   if (a[SCHEDULING_KEYS.nodeSelector]) Object.assign(hints.nodeSelector, parsePairs(SCHEDULING_KEYS.nodeSelector, a[SCHEDULING_KEYS.nodeSelector]!));
-  for (const tag of placementTags) {
+  const fromAnnotation = a[SCHEDULING_KEYS.placementTags] ? parsePlacementTags(a[SCHEDULING_KEYS.placementTags]!) : [];
+  for (const tag of new Set([...placementTags, ...fromAnnotation])) {
     const key = `${PLACEMENT_LABEL_PREFIX}${tag}`;
     checkKey("placement_tags", key);
     hints.nodeSelector[key] = "true";

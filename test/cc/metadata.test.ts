@@ -70,6 +70,7 @@ test("invalid keys and values are a 422 naming the key, and change nothing", asy
   await expect422("PATCH", path, meta({ annotations: { [SCHEDULING_KEYS.affinity]: "sometimes" } }), SCHEDULING_KEYS.affinity);
   await expect422("PATCH", path, meta({ annotations: { [SCHEDULING_KEYS.schedulerName]: "Not A Name" } }), SCHEDULING_KEYS.schedulerName);
   await expect422("PATCH", path, meta({ annotations: { "scheduling.eirini.cloudfoundry.org/nodeselector": "a=b" } }), "unknown scheduling annotation");
+  await expect422("PATCH", path, meta({ annotations: { [SCHEDULING_KEYS.placementTags]: "ok,not ok" } }), SCHEDULING_KEYS.placementTags);
   await expect422("PATCH", `/v3/spaces/${space}`, { metadata: { annotations: { [SCHEDULING_KEYS.tolerations]: "=x" } } }, SCHEDULING_KEYS.tolerations);
   const tooMany = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`l${i}`, "v"]));
   await expect422("PATCH", path, meta({ labels: tooMany }), "maximum of 50");
@@ -155,10 +156,16 @@ test("desired LRPs carry space annotations overlaid by the app's; annotation cha
 
   // null on the app reveals the space's value again.
   await h.json("PATCH", `/v3/apps/${guid}`, { metadata: { annotations: { [SCHEDULING_KEYS.schedulerName]: null } } });
-  const v3 = lrpOf(guid);
-  expect(v3.user_defined_annotations[SCHEDULING_KEYS.schedulerName]).toBe("other");
-  expect(v3.version).not.toBe(v2.version);
+  expect(lrpOf(guid).user_defined_annotations[SCHEDULING_KEYS.schedulerName]).toBe("other");
+  expect(lrpOf(guid).version).not.toBe(v2.version);
   off();
+
+  // The placement-tags annotation becomes the LRP's placement tags (both backends honour those).
+  await h.json("PATCH", `/v3/apps/${guid}`, { metadata: { annotations: { [SCHEDULING_KEYS.placementTags]: "gpu, eu-segment,gpu" } } });
+  expect(lrpOf(guid).placement_tags).toEqual(["gpu", "eu-segment"]);
+  await h.json("PATCH", `/v3/apps/${guid}`, { metadata: { annotations: { [SCHEDULING_KEYS.placementTags]: null } } });
+  const v3 = lrpOf(guid);
+  expect(v3.placement_tags).toEqual([]);
 
   // The Sink's lean listing agrees with the full one after all this.
   const byGuid = (x: { process_guid: string }, y: { process_guid: string }) => x.process_guid.localeCompare(y.process_guid);
@@ -170,3 +177,17 @@ test("desired LRPs carry space annotations overlaid by the app's; annotation cha
   expect((await h.opi.getLRP(v3.process_guid))?.user_defined_annotations[SCHEDULING_KEYS.nodeSelector]).toBe("disktype=ssd");
   await h.json("PATCH", `/v3/spaces/${space}`, { metadata: { annotations: { [SCHEDULING_KEYS.nodeSelector]: null, [SCHEDULING_KEYS.schedulerName]: null } } });
 });
+
+test("manifest metadata merges into the app like a PATCH; an invalid key fails the whole manifest", async () => {
+  const apply = (yaml: string) => h.req("POST", `/v3/spaces/${space}/actions/apply_manifest`, { raw: yaml, headers: { "content-type": "application/x-yaml" } });
+  expect((await apply("applications:\n- name: from-manifest\n  metadata:\n    labels: {env: qa}\n    annotations:\n      scheduling.eirini.cloudfoundry.org/node-selector: disktype=ssd\n")).status).toBe(202);
+  const app = (await h.json("GET", "/v3/apps?names=from-manifest")).resources[0];
+  expect(app.metadata).toEqual({ labels: { env: "qa" }, annotations: { [SCHEDULING_KEYS.nodeSelector]: "disktype=ssd" } });
+  const bad = await apply("applications:\n- name: from-manifest\n  env: {A: b}\n  metadata:\n    annotations:\n      scheduling.eirini.cloudfoundry.org/tolerations: 'x:Maybe'\n");
+  expect(bad.status).toBe(422);
+  expect(await bad.text()).toContain(SCHEDULING_KEYS.tolerations);
+  const after = await h.json("GET", `/v3/apps/${app.guid}`);
+  expect(after.metadata).toEqual(app.metadata);
+  expect((await h.json("GET", `/v3/apps/${app.guid}/environment_variables`)).var).toEqual({});
+});
+

@@ -3,6 +3,7 @@ import { startAppliance, type Appliance } from "../../../src/cli/index.ts";
 import { loadConfig } from "../../../src/config/index.ts";
 import { silentLogger } from "../../../src/log/index.ts";
 import { LRP } from "../../../src/model/index.ts";
+import { SCHEDULING_KEYS } from "../../../src/opi/index.ts";
 import type { KubeBackend } from "../../../src/opi/kube/index.ts";
 import { startKubeEmulator, type KubeEmulator } from "../../support/kube/index.ts";
 import { waitFor } from "../../support/poll.ts";
@@ -72,4 +73,47 @@ test("the appliance starts on the kube backend, keeps the pull secret and routes
   }, { what: "a routed response" });
   expect(await res.text()).toBe("hello from the pod: /some/path");
   expect(kube.counter.get("proxy", "services/proxy")).toBeGreaterThan(0);
+});
+
+test("scheduling annotations PATCHed through the CF API reach the StatefulSet, and a change rolls it", async () => {
+  const tokenRes = await fetch(`${appliance.url}/uaa/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${btoa("cf:")}` },
+    body: new URLSearchParams({ grant_type: "password", username: "admin", password: "pw" }).toString(),
+  });
+  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+  const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${appliance.url}${path}`, { method, headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const space = (await api("GET", "/v3/spaces")).resources[0].guid;
+  const app = await api("POST", "/v3/apps", { name: "placed", relationships: { space: { data: { guid: space } } }, lifecycle: { type: "docker", data: {} } });
+  const pkg = await api("POST", "/v3/packages", { type: "docker", data: { image: IMAGES.http }, relationships: { app: { data: { guid: app.guid } } } });
+  const build = await api("POST", "/v3/builds", { package: { guid: pkg.guid } });
+  const droplet = await waitFor(async () => (await api("GET", `/v3/builds/${build.guid}`)).droplet?.guid as string | undefined, { what: "docker droplet" });
+  await api("PATCH", `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: droplet } });
+  await api("PATCH", `/v3/spaces/${space}`, { metadata: { annotations: { [SCHEDULING_KEYS.tolerations]: "dedicated=cf:NoSchedule", [SCHEDULING_KEYS.placementTags]: "gpu" } } });
+  await api("PATCH", `/v3/apps/${app.guid}`, { metadata: { annotations: { [SCHEDULING_KEYS.nodeSelector]: "disktype=ssd", [SCHEDULING_KEYS.schedulerName]: "bin-packer" } } });
+  await api("POST", `/v3/apps/${app.guid}/actions/start`);
+
+  const stsOfApp = () => kube.list("statefulsets", NS).filter((o) => o.metadata.labels?.["cloudfoundry.org/app_guid"] === app.guid);
+  const first = await waitFor(() => (stsOfApp().length === 1 ? stsOfApp()[0] : null), { what: "the app's StatefulSet" });
+  const spec = first.spec.template.spec;
+  expect(spec.nodeSelector).toEqual({ disktype: "ssd", "placement.cloudfoundry.org/gpu": "true" });
+  expect(spec.tolerations).toEqual([
+    { key: "placement.cloudfoundry.org/gpu", operator: "Exists", effect: "NoSchedule" },
+    { key: "dedicated", operator: "Equal", value: "cf", effect: "NoSchedule" },
+  ]);
+  expect(spec.schedulerName).toBe("bin-packer");
+
+  // A running app: the new node selector replaces the StatefulSet (new version), the old one goes.
+  await api("PATCH", `/v3/apps/${app.guid}`, { metadata: { annotations: { [SCHEDULING_KEYS.nodeSelector]: "disktype=nvme" } } });
+  const rolled = await waitFor(() => {
+    const xs = stsOfApp();
+    return xs.length === 1 && xs[0]!.metadata.name !== first.metadata.name ? xs[0] : null;
+  }, { what: "the StatefulSet replaced with the new node selector" });
+  expect(rolled.spec.template.spec.nodeSelector).toEqual({ disktype: "nvme", "placement.cloudfoundry.org/gpu": "true" });
+  expect(rolled.spec.template.spec.schedulerName).toBe("bin-packer");
 });
