@@ -7,6 +7,9 @@
  * InstancesReader and TaskRunner (OPI), and the app log store. Offers the
  * Sink its desired-state source (`desiredProcesses()`, `onDesiredChange()`)
  * and takes OPI's events back (`recordCrash`, `recordTaskCompletion`).
+ * CF V3 metadata (labels, annotations; migration 0008) on orgs, spaces,
+ * apps, processes and routes; app and space annotations become the LRP's
+ * `user_defined_annotations` (scheduling hints, validated at PATCH).
  * State lives in the cc_* tables (migration 0005); every write commits
  * before the answer and before the Sink hears about it.
  */

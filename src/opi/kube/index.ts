@@ -15,10 +15,12 @@
  * dynamic import inside `createKubeClient`, so importing this entry costs
  * the local backend nothing.
  *
- * Scheduling annotations (app or space metadata, see `scheduling.ts`):
- * `scheduling.eirini.cloudfoundry.org/{node-selector, node-affinity,
- * preferred-node-affinity, tolerations, affinity, scheduler-name}`; CF
- * placement tags map to `placement.cloudfoundry.org/<tag>=true`.
+ * Scheduling annotations (app or space metadata, parsed by the OPI
+ * scheduling hints in `src/opi/scheduling-hints.ts`, mapped in
+ * `scheduling.ts`): `scheduling.eirini.cloudfoundry.org/{node-selector,
+ * node-affinity, preferred-node-affinity, tolerations, affinity,
+ * scheduler-name, placement-tags}`; CF placement tags map to
+ * `placement.cloudfoundry.org/<tag>=true`.
  */
 import type { Logger } from "../../log/index.ts";
 import { KubeBackend, type KubeBackendOptions } from "./backend.ts";
