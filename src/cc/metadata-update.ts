@@ -2,15 +2,18 @@ import { bumpVersions } from "./app-state.ts";
 import type { CcDeps } from "./deps.ts";
 import { applyMetadata, lrpAnnotations, sameMap, type MetadataPatch, type MetadataResource } from "./metadata.ts";
 import type { AppRow, SpaceRow } from "./rows.ts";
+import { SCHEDULING_PREFIX } from "../opi/index.ts";
 
 type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
 
 /**
  * Applies a validated metadata PATCH in the caller's transaction. When the
- * annotations of an app or space change, every app whose LRP annotations
- * differ as a result gets new process versions (as a command change does):
- * the Sink replaces its LRPs, so the new scheduling reaches the running
- * StatefulSets. Returns those apps' guids, for the caller to announce.
+ * scheduling annotations (`scheduling.eirini.cloudfoundry.org/*`) an app
+ * inherits or carries change, its processes get new versions (as a command
+ * change does): the Sink replaces its LRPs, so the new scheduling reaches the
+ * running StatefulSets. Other metadata never restarts an app (as in CF); it
+ * rides along with the next version. Returns the rescheduled apps' guids,
+ * for the caller to announce.
  */
 export function updateMetadata(deps: D, resource: MetadataResource, guid: string, patch: MetadataPatch | undefined): string[] {
   if (resource !== "app" && resource !== "space") {
@@ -30,9 +33,13 @@ export function updateMetadata(deps: D, resource: MetadataResource, guid: string
   if (!applyMetadata(deps.db, resource, guid, patch)) return [];
   const changed: string[] = [];
   for (const [appGuid, now] of load()) {
-    if (sameMap(before.get(appGuid) ?? {}, now)) continue;
+    if (sameMap(scheduling(before.get(appGuid) ?? {}), scheduling(now))) continue;
     bumpVersions(deps, appGuid);
     changed.push(appGuid);
   }
   return changed;
+}
+
+function scheduling(annotations: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(annotations).filter(([k]) => k.startsWith(SCHEDULING_PREFIX)));
 }

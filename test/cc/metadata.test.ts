@@ -119,7 +119,7 @@ test("label_selector on /v3/apps: =, !=, in, notin, exists, !exists; malformed i
   expect(((await bad.json()) as { errors: { title: string }[] }).errors[0]!.title).toBe("CF-BadQueryParameter");
 });
 
-test("desired LRPs carry space annotations overlaid by the app's; annotation changes make new versions, label changes do not", async () => {
+test("desired LRPs carry space annotations overlaid by the app's; scheduling annotation changes make new versions, labels and other annotations do not", async () => {
   const guid = await startedApp("sched");
   const v0 = lrpOf(guid);
   expect(v0.user_defined_annotations).toEqual({});
@@ -150,6 +150,9 @@ test("desired LRPs carry space annotations overlaid by the app's; annotation cha
   expect(lrpOf(guid).version).toBe(v2.version);
   // Labels and identical values do not restart anything.
   await h.json("PATCH", `/v3/apps/${guid}`, { metadata: { labels: { tier: "web" }, annotations: { [SCHEDULING_KEYS.tolerations]: "gpu:NoSchedule" } } });
+  expect(lrpOf(guid).version).toBe(v2.version);
+  // Other annotations ride along but never restart the app, as in CF.
+  await h.json("PATCH", `/v3/apps/${guid}`, { metadata: { annotations: { "owner.example.com/team": "payments" } } });
   expect(lrpOf(guid).version).toBe(v2.version);
   // At most an in-place re-check of the same LRP (the app's updated_at moved), never a replacement.
   expect(keys.slice(before).flat().filter((k) => k !== v2.process_guid)).toEqual([]);
