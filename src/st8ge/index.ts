@@ -42,3 +42,4 @@ export { builderScript };
 export { unpackSource } from "./unpack/package-source.ts";
 export { packTree, type PackResult } from "./droplet-pack.ts";
 export { parseRelease, parseProcfile, stagingInfo } from "./lifecycle/release.ts";
+export { lifecycleError } from "./lifecycle-status.ts";

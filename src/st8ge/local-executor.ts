@@ -1,8 +1,9 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { packTree } from "./droplet-pack.ts";
-import { NO_BUILDPACK_DETECTED, StagingError, UnsafeArchiveError } from "./errors.ts";
+import { StagingError, UnsafeArchiveError } from "./errors.ts";
 import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./executor.ts";
+import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
 import { runProcessGroup, type GroupResult } from "./process-group.ts";
@@ -65,26 +66,7 @@ function statusError(work: string, job: StagingJob, g: GroupResult): StagingErro
   } catch {
     // The lifecycle itself died before saying why.
   }
-  const [phase, idx, rc] = status.split(" ");
-  const name = job.buildpacks[Number(idx)]?.name ?? "?";
-  switch (phase) {
-    case "detect":
-      return new StagingError("NoAppDetectedError", NO_BUILDPACK_DETECTED);
-    case "multi":
-      return new StagingError("BuildpackCompileFailed", `buildpack ${name} cannot supply dependencies to another buildpack (it has no bin/supply)`);
-    case "nofinal":
-      return new StagingError("BuildpackCompileFailed", `buildpack ${name} has neither bin/finalize nor bin/compile`);
-    case "norelease":
-      return new StagingError("BuildpackReleaseFailed", `buildpack ${name} has no bin/release`);
-    case "release":
-      return new StagingError("BuildpackReleaseFailed", `buildpack ${name}: bin/release failed with exit status ${rc}`);
-    case "supply":
-    case "finalize":
-    case "compile":
-      return new StagingError("BuildpackCompileFailed", `buildpack ${name}: bin/${phase} failed with exit status ${rc}`);
-    default:
-      return new StagingError("StagerError", `staging lifecycle exited with ${g.signal ? `signal ${g.signal}` : `status ${g.exitCode}`}`);
-  }
+  return lifecycleError(status, job.buildpacks, `staging lifecycle exited with ${g.signal ? `signal ${g.signal}` : `status ${g.exitCode}`}`);
 }
 
 function sizeText(bytes: number): string {

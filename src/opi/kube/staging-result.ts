@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NO_BUILDPACK_DETECTED, parseProcfile, parseRelease, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
+import { lifecycleError as sharedLifecycleError, parseProcfile, parseRelease, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
 
 /** What the lifecycle decided, read from the result a staging pod uploaded. */
 export interface LifecycleResult {
@@ -20,28 +20,9 @@ function read(path: string): string | null {
   }
 }
 
-/** builder.sh's `out/status` ("<phase> <index> <rc>") as the error CF users know; same wording as st8ge's local executor. */
+/** builder.sh's `out/status` as the error CF users know, worded as st8ge's local executor words it. */
 export function lifecycleError(status: string, job: Pick<StagingJob, "buildpacks">, exitCode: string): StagingError {
-  const [phase, idx, rc] = status.trim().split(" ");
-  const name = job.buildpacks[Number(idx)]?.name ?? "?";
-  switch (phase) {
-    case "detect":
-      return new StagingError("NoAppDetectedError", NO_BUILDPACK_DETECTED);
-    case "multi":
-      return new StagingError("BuildpackCompileFailed", `buildpack ${name} cannot supply dependencies to another buildpack (it has no bin/supply)`);
-    case "nofinal":
-      return new StagingError("BuildpackCompileFailed", `buildpack ${name} has neither bin/finalize nor bin/compile`);
-    case "norelease":
-      return new StagingError("BuildpackReleaseFailed", `buildpack ${name} has no bin/release`);
-    case "release":
-      return new StagingError("BuildpackReleaseFailed", `buildpack ${name}: bin/release failed with exit status ${rc}`);
-    case "supply":
-    case "finalize":
-    case "compile":
-      return new StagingError("BuildpackCompileFailed", `buildpack ${name}: bin/${phase} failed with exit status ${rc}`);
-    default:
-      return new StagingError("StagerError", `staging lifecycle exited with status ${exitCode.trim() || "unknown"}`);
-  }
+  return sharedLifecycleError(status, job.buildpacks, `staging lifecycle exited with status ${exitCode.trim() || "unknown"}`);
 }
 
 /**
