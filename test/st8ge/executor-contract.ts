@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NO_BUILDPACK_DETECTED, StagingError, type StagingExecutor, type StagingJob } from "../../src/st8ge/index.ts";
-import { listTree, pidAlive, rawTar, rawZip, shellBuildpack, tempDir, until, writeTree, zipWithTool } from "./support.ts";
+import { NO_BUILDPACK_DETECTED, type StagingExecutor, type StagingJob } from "../../src/st8ge/index.ts";
+import { failure, listTree, pidAlive, rawTar, rawZip, shellBuildpack, tempDir, until, writeTree, zipWithTool } from "./support.ts";
 
 const MB = 1024 * 1024;
 
@@ -29,15 +29,6 @@ function tgzFile(path: string, entry: string): string {
   return r.stdout.toString();
 }
 
-async function failure(p: Promise<unknown>): Promise<StagingError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StagingError);
-    return err as StagingError;
-  }
-  throw new Error("staging succeeded but was expected to fail");
-}
 
 export function runExecutorContract(name: string, make: () => ContractTarget): void {
   describe(`StagingExecutor contract: ${name}`, () => {

@@ -3,10 +3,10 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/index.ts";
 import type { LogLine } from "../../src/model/index.ts";
-import { createStaging, installBuiltinBuildpacks, NO_BUILDPACK_DETECTED, StagingError, type Staging } from "../../src/st8ge/index.ts";
+import { createStaging, installBuiltinBuildpacks, NO_BUILDPACK_DETECTED, type Staging } from "../../src/st8ge/index.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { startDroplet, type RunningDroplet } from "./droplet-runner.ts";
-import { listTree, memorySink, shellBuildpack, tempDir, writeTree, zipWithTool } from "./support.ts";
+import { failure, listTree, memorySink, shellBuildpack, tempDir, writeTree, zipWithTool } from "./support.ts";
 
 let store: Store;
 let staging: Staging;
@@ -27,15 +27,6 @@ afterAll(() => {
   store.close();
 });
 
-async function failure(p: Promise<unknown>): Promise<StagingError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StagingError);
-    return err as StagingError;
-  }
-  throw new Error("expected staging to fail");
-}
 
 describe("Stager with the built-in buildpacks", () => {
   test("a Node.js app (lockfile, local dependency) stages with nodejs and its droplet answers HTTP", async () => {

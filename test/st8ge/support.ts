@@ -1,4 +1,5 @@
-import { afterAll } from "bun:test";
+import { afterAll, expect } from "bun:test";
+import { StagingError } from "../../src/st8ge/index.ts";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -140,4 +141,15 @@ export function pidAlive(pid: number): boolean {
       return false;
     }
   }
+}
+
+/** Awaits a staging that must fail and returns its StagingError. */
+export async function failure(p: Promise<unknown>): Promise<StagingError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(StagingError);
+    return err as StagingError;
+  }
+  throw new Error("staging succeeded but was expected to fail");
 }

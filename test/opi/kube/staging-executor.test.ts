@@ -1,8 +1,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { StagingError, type StagingJob } from "../../../src/st8ge/index.ts";
+import type { StagingJob } from "../../../src/st8ge/index.ts";
 import { STAGING_SELECTOR } from "../../../src/opi/kube/index.ts";
-import { shellBuildpack, writeTree } from "../../st8ge/support.ts";
+import { failure, shellBuildpack, writeTree } from "../../st8ge/support.ts";
 import { cleanupTempDirs, tempDir } from "../../support/tmp.ts";
 import { NS } from "./harness.ts";
 import { stagingSetup } from "./staging-harness.ts";
@@ -33,15 +33,6 @@ function job(over: Partial<StagingJob> = {}): StagingJob {
   };
 }
 
-async function failure(p: Promise<unknown>): Promise<StagingError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StagingError);
-    return err as StagingError;
-  }
-  throw new Error("staging succeeded but was expected to fail");
-}
 
 test("the Job: DNS-1123 name, STG labels, no retries, deadline, limits, non-root; deleted once staging ends", async () => {
   const { executor } = s.make();
