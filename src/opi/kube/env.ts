@@ -30,45 +30,50 @@ function appEnv(env: Record<string, string>, reserved: Set<string>): EnvVar[] {
     });
 }
 
+/** What only the pod knows, from the downward API; first, so later values may expand them. */
+const podIdentity: EnvVar[] = [
+  field("POD_NAME", "metadata.name"),
+  field("CF_INSTANCE_GUID", "metadata.uid"),
+  field("CF_INSTANCE_IP", "status.podIP"),
+  field("CF_INSTANCE_INTERNAL_IP", "status.podIP"),
+];
+
+/** The container's fixed CF layout (vcap user under /home/vcap). */
+const containerBasics: EnvVar[] = [
+  { name: "HOME", value: "/home/vcap/app" },
+  { name: "TMPDIR", value: "/home/vcap/tmp" },
+  { name: "USER", value: "vcap" },
+  { name: "LANG", value: "en_US.UTF-8" },
+];
+
+/** Pod identity, then the app's own variables (platform names win), then the platform's values. */
+function withAppEnv(platform: EnvVar[], own: Record<string, string>, alsoReserved: string[] = []): EnvVar[] {
+  const all = [...podIdentity, ...platform, ...containerBasics];
+  const reserved = new Set(all.map((e) => e.name).concat(alsoReserved));
+  return [...podIdentity, ...appEnv({ VCAP_SERVICES: "{}", ...own }, reserved), ...platform, ...containerBasics];
+}
+
 export function lrpEnv(lrp: LRP, cfApi: string): EnvVar[] {
   const port = lrp.ports[0] ?? 8080;
-  const vcap = vcapApplicationOfLRP(lrp, cfApi);
   const platform: EnvVar[] = [
-    field("POD_NAME", "metadata.name"),
-    field("CF_INSTANCE_GUID", "metadata.uid"),
-    field("CF_INSTANCE_IP", "status.podIP"),
-    field("CF_INSTANCE_INTERNAL_IP", "status.podIP"),
-    { name: "VCAP_APPLICATION", value: JSON.stringify(vcap) },
+    { name: "VCAP_APPLICATION", value: JSON.stringify(vcapApplicationOfLRP(lrp, cfApi)) },
     { name: "MEMORY_LIMIT", value: `${lrp.memory_mb}m` },
     { name: "PORT", value: String(port) },
     { name: "CF_INSTANCE_PORT", value: String(port) },
     { name: "CF_INSTANCE_ADDR", value: `$(CF_INSTANCE_IP):${port}` },
     { name: "CF_INSTANCE_PORTS", value: JSON.stringify(lrp.ports.map((p) => ({ external: p, internal: p }))) },
-    { name: "HOME", value: "/home/vcap/app" },
-    { name: "TMPDIR", value: "/home/vcap/tmp" },
-    { name: "USER", value: "vcap" },
-    { name: "LANG", value: "en_US.UTF-8" },
   ];
-  const reserved = new Set(platform.map((e) => e.name).concat("CF_INSTANCE_INDEX"));
-  const app = appEnv({ VCAP_SERVICES: "{}", ...lrp.environment }, reserved);
-  return [...platform.slice(0, 4), ...app, ...platform.slice(4)];
+  // The launcher sets CF_INSTANCE_INDEX from the pod ordinal; the app may not override it.
+  return withAppEnv(platform, lrp.environment, ["CF_INSTANCE_INDEX"]);
 }
 
 export function taskEnv(task: Task, cfApi: string): EnvVar[] {
-  const vcap = vcapApplicationOfTask(task, cfApi);
-  const platform: EnvVar[] = [
-    field("POD_NAME", "metadata.name"),
-    field("CF_INSTANCE_GUID", "metadata.uid"),
-    field("CF_INSTANCE_IP", "status.podIP"),
-    field("CF_INSTANCE_INTERNAL_IP", "status.podIP"),
-    { name: "VCAP_APPLICATION", value: JSON.stringify(vcap) },
-    { name: "MEMORY_LIMIT", value: `${task.memory_mb}m` },
-    { name: "CF_INSTANCE_INDEX", value: "0" },
-    { name: "HOME", value: "/home/vcap/app" },
-    { name: "TMPDIR", value: "/home/vcap/tmp" },
-    { name: "USER", value: "vcap" },
-    { name: "LANG", value: "en_US.UTF-8" },
-  ];
-  const reserved = new Set(platform.map((e) => e.name));
-  return [...platform.slice(0, 4), ...appEnv({ VCAP_SERVICES: "{}", ...task.environment }, reserved), ...platform.slice(4)];
+  return withAppEnv(
+    [
+      { name: "VCAP_APPLICATION", value: JSON.stringify(vcapApplicationOfTask(task, cfApi)) },
+      { name: "MEMORY_LIMIT", value: `${task.memory_mb}m` },
+      { name: "CF_INSTANCE_INDEX", value: "0" },
+    ],
+    task.environment,
+  );
 }
