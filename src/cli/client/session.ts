@@ -41,6 +41,12 @@ export class Session {
     return new Session(new CfApi(config, ctx.io.env));
   }
 
+  /** A session plus the app named by the command's first argument (`eirini <cmd> NAME ...`). */
+  static async forApp(ctx: CommandContext): Promise<{ s: Session; app: AppResource }> {
+    const s = Session.open(ctx);
+    return { s, app: await s.app(ctx.positionals[0]!) };
+  }
+
   async space(): Promise<string> {
     if (this.spaceGuid) return this.spaceGuid;
     const { organization, space } = this.api.settings;

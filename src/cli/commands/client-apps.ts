@@ -37,8 +37,7 @@ export const appCommand: Command = {
   options: {},
   positionals: { min: 1, max: 1 },
   async run(ctx) {
-    const s = Session.open(ctx);
-    const app = await s.app(ctx.positionals[0]!);
+    const { s, app } = await Session.forApp(ctx);
     const urls = (await s.routeUrls(app.guid)).map((u) => routeUrl(s.api.target, u));
     ctx.io.out(`name:              ${app.name}`);
     ctx.io.out(`requested state:   ${app.state.toLowerCase()}`);

@@ -9,8 +9,7 @@ export const envCommand: Command = {
   options: {},
   positionals: { min: 1, max: 1 },
   async run(ctx) {
-    const s = Session.open(ctx);
-    const app = await s.app(ctx.positionals[0]!);
+    const { s, app } = await Session.forApp(ctx);
     const env = await s.api.get<{ environment_variables?: Record<string, string>; system_env_json?: unknown; application_env_json?: unknown }>(`/v3/apps/${app.guid}/env`);
     ctx.io.out("User-Provided:");
     for (const [k, v] of Object.entries(env.environment_variables ?? {})) ctx.io.out(`${k}: ${v}`);

@@ -9,8 +9,7 @@ function appAction(name: "start" | "stop" | "restart", summary: string): Command
     options: {},
     positionals: { min: 1, max: 1 },
     async run(ctx) {
-      const s = Session.open(ctx);
-      const app = await s.app(ctx.positionals[0]!);
+      const { s, app } = await Session.forApp(ctx);
       await s.api.request("POST", `/v3/apps/${app.guid}/actions/${name}`);
       ctx.io.out(`${name === "stop" ? "stopped" : name === "start" ? "started" : "restarted"} ${app.name}`);
       return 0;

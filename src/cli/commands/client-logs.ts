@@ -10,8 +10,7 @@ export const logsCommand: Command = {
   options: { recent: { type: "boolean" } },
   positionals: { min: 1, max: 1 },
   async run(ctx) {
-    const s = Session.open(ctx);
-    const app = await s.app(ctx.positionals[0]!);
+    const { s, app } = await Session.forApp(ctx);
     const logCache = await logCacheUrl(s.api);
     if (ctx.values.recent) {
       for (const l of await readLogs(s.api, logCache, app.guid, 0n, 1000)) ctx.io.out(formatLog(l));

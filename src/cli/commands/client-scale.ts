@@ -26,8 +26,7 @@ export const scaleCommand: Command = {
     if (ctx.values.memory !== undefined) body.memory_in_mb = parseMegabytes(ctx.values.memory as string);
     if (ctx.values.disk !== undefined) body.disk_in_mb = parseMegabytes(ctx.values.disk as string);
     if (Object.keys(body).length === 0) throw new UsageError("nothing to scale: pass -i, -m or -k");
-    const s = Session.open(ctx);
-    const app = await s.app(ctx.positionals[0]!);
+    const { s, app } = await Session.forApp(ctx);
     const p = await s.api.request<{ instances: number; memory_in_mb: number; disk_in_mb: number }>("POST", `/v3/apps/${app.guid}/processes/web/actions/scale`, body);
     ctx.io.out(`scaled ${app.name}: ${p.instances} instances, ${p.memory_in_mb}M memory, ${p.disk_in_mb}M disk`);
     return 0;

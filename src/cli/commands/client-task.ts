@@ -9,8 +9,7 @@ export const runTaskCommand: Command = {
   options: { command: { type: "string", short: "c" }, name: { type: "string" } },
   positionals: { min: 1, max: 2 },
   async run(ctx) {
-    const s = Session.open(ctx);
-    const app = await s.app(ctx.positionals[0]!);
+    const { s, app } = await Session.forApp(ctx);
     const command = (ctx.values.command as string | undefined) ?? ctx.positionals[1];
     const body: Record<string, unknown> = {};
     if (command) body.command = command;
