@@ -33,6 +33,11 @@ function listenError(err: unknown, config: Config): CliError {
   return new CliError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, 1, { cause: err });
 }
 
+/** http://host:port, with IPv6 hosts in brackets. */
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 /** Opens the store, runs first-start set-up, starts every part and the one HTTP server. */
 export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   const { config, logger } = opts;
@@ -44,7 +49,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   try {
     const first = await firstStart(store, opts.env);
     if (first.generatedAdminPassword) opts.onAdminPassword?.(first.generatedAdminPassword);
-    const baseUrl = () => `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server?.port ?? config.port}`;
+    const baseUrl = () => urlOf(config.host, server?.port ?? config.port);
     parts = await buildParts({ config, store, logger, tokenKey: first.tokenKey, baseUrl });
 
     const app = new Hono();
@@ -85,7 +90,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   }
 
   const srv = server!;
-  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${srv.port}`;
+  const url = urlOf(config.host, srv.port!);
   let stopping: Promise<void> | undefined;
   return {
     url,
