@@ -15,7 +15,7 @@
  */
 import { Hono } from "hono";
 import { deriveKey } from "../auth/index.ts";
-import type { AppliancePart, PartContext } from "../cli/part.ts";
+import type { AppliancePart, PartContext } from "../part/index.ts";
 import type { InstanceCrashed, LRP, TaskCompleted } from "../model/index.ts";
 import { auditRoutes } from "./audit.ts";
 import { appRoutes } from "./apps.ts";

@@ -5,7 +5,7 @@ import type { Logger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { CliError } from "./command.ts";
 import { firstStart } from "./first-start.ts";
-import type { AppliancePart } from "./part.ts";
+import type { AppliancePart } from "../part/index.ts";
 import { buildParts } from "./parts.ts";
 
 export interface Appliance {

@@ -8,4 +8,4 @@ export { runCli } from "./run.ts";
 export { commands } from "./commands/index.ts";
 export { CliError, UsageError, type Command, type CliIO, type CommandContext } from "./command.ts";
 export { startAppliance, type Appliance, type StartOptions } from "./appliance.ts";
-export type { AppliancePart, PartContext } from "./part.ts";
+export type { AppliancePart, PartContext } from "../part/index.ts";

@@ -4,7 +4,7 @@ import { createRegistryPart } from "../registry/index.ts";
 import { createRouterPart } from "../router/index.ts";
 import { createSinkPart } from "../sink/index.ts";
 import { createStaging, createStagingPart } from "../st8ge/index.ts";
-import type { AppliancePart, PartContext } from "./part.ts";
+import type { AppliancePart, PartContext } from "../part/index.ts";
 import { createWebUiPart } from "./web-ui-part.ts";
 
 /**

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import appJs from "../../web/app.js" with { type: "text" };
 import indexHtml from "../../web/index.html" with { type: "text" };
 import styleCss from "../../web/style.css" with { type: "text" };
-import type { AppliancePart } from "./part.ts";
+import type { AppliancePart } from "../part/index.ts";
 
 /**
  * The web UI at `/ui`: static files embedded in the binary at build time; the

@@ -20,7 +20,7 @@
  * - `gc()` removes unreferenced blobs (after a grace period) and abandoned
  *   uploads; the part runs it every `registry.gcIntervalSec`.
  */
-import type { AppliancePart, PartContext } from "../cli/part.ts";
+import type { AppliancePart, PartContext } from "../part/index.ts";
 import { registryRoutes } from "./http.ts";
 import { Registry } from "./registry.ts";
 

@@ -10,7 +10,7 @@
  * none answers. Everything else falls through to the appliance's API.
  */
 import type { Server } from "bun";
-import type { AppliancePart } from "../cli/part.ts";
+import type { AppliancePart } from "../part/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { RouteTarget } from "../opi/index.ts";
 import { requestHost, underDomain } from "./host.ts";

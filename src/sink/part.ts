@@ -1,4 +1,4 @@
-import type { AppliancePart } from "../cli/part.ts";
+import type { AppliancePart } from "../part/index.ts";
 import { Sink, type SinkOptions } from "./sink.ts";
 
 export interface SinkPart extends AppliancePart {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { AppliancePart } from "../cli/index.ts";
+import type { AppliancePart } from "../part/index.ts";
 import type { Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { LogSink, StagingRequestInput } from "../model/index.ts";

@@ -1,4 +1,4 @@
-import type { AppliancePart, PartContext } from "../../cli/part.ts";
+import type { AppliancePart, PartContext } from "../../part/index.ts";
 import { join } from "node:path";
 import { KubeBackend } from "./backend.ts";
 import { createKubeClient, type KubeClient } from "./client.ts";

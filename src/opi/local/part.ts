@@ -1,4 +1,4 @@
-import type { AppliancePart, PartContext } from "../../cli/part.ts";
+import type { AppliancePart, PartContext } from "../../part/index.ts";
 import { createLocalBackend } from "./index.ts";
 import type { LocalBackend } from "./local-backend.ts";
 

@@ -4,6 +4,12 @@ import type { Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Store } from "../store/index.ts";
 
+/**
+ * The part contract, low in the layers so every part (registry, st8ge, opi,
+ * cc, sink, router) can implement it without importing the CLI that wires
+ * them (src/cli/parts.ts is the composition root).
+ */
+
 /** What every part gets from the appliance when it is wired in. */
 export interface PartContext {
   config: Config;
