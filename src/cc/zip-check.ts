@@ -58,7 +58,10 @@ function readCentralDirectory(buf: Uint8Array): CdEntry[] {
     const name = dec.decode(buf.subarray(p + 46, p + 46 + nameLen));
     // Unix zips (made-by 3) keep the st_mode in the high half; others only mark directories.
     let mode = madeBy === 3 ? external >>> 16 : 0;
-    if ((mode & S_IFMT) === 0) mode = name.endsWith("/") ? S_IFDIR | 0o755 : 0o100644;
+    // A trailing slash makes a directory whatever the mode says, as every zip reader does: the cf CLI
+    // (Go's archive/zip) writes directory entries as "sub/" with the regular-file mode bits or none.
+    if (name.endsWith("/")) mode = S_IFDIR | (mode & 0o7777 || 0o755);
+    else if ((mode & S_IFMT) === 0) mode = 0o100644;
     out.push({ name, mode });
     p += 46 + nameLen + extraLen + commentLen;
   }
