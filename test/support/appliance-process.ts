@@ -5,8 +5,7 @@ import { waitFor } from "./poll.ts";
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 
 /** How to start eirini: the compiled binary when EIRINI_BIN is set, else the sources. */
-export function eiriniCommand(): string[] {
-  const bin = process.env.EIRINI_BIN;
+export function eiriniCommand(bin = process.env.EIRINI_BIN): string[] {
   return bin ? [bin] : [process.execPath, join(REPO_ROOT, "src", "main.ts")];
 }
 
@@ -33,7 +32,7 @@ export async function runEirini(args: string[], env: Record<string, string> = {}
 
 /** Starts `eirini local` with the given args and waits for its "listening" line. */
 export async function startEirini(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunningEirini> {
-  const proc = Bun.spawn([...eiriniCommand(), "local", ...args], {
+  const proc = Bun.spawn([...eiriniCommand(env.EIRINI_BIN), "local", ...args], {
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe",
