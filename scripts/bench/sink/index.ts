@@ -320,7 +320,7 @@ try {
     ["processes converged by the queue", convergeCalls],
   ]);
   printTable(
-    "resident memory: store + CC + local backend on FakeExecutor + Sink (RSS after Bun.gc(true))",
+    "resident memory of the CONTROL PLANE ALONE: store + CC + local backend + Sink, with FakeExecutor (no app processes, no log tails; RSS after Bun.gc(true))",
     ["desired processes (all RUNNING)", "fresh process on the data dir: RSS MB", "JS heap MB", "start to all RUNNING", "seeding process: RSS MB", "seeding through the API"],
     [
       ["baseline: 0 (empty data dir)", fmt(emptyChild.rss), fmt(emptyChild.heapMb), `${fmt(emptyChild.convergeMs)} ms`, fmt(rssEmpty), ""],
