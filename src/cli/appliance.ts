@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { Hono } from "hono";
-import type { Config } from "../config/index.ts";
+import { failpoint, type Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { CliError } from "./command.ts";
@@ -41,7 +41,9 @@ function urlOf(host: string, port: number): string {
 /** Opens the store, runs first-start set-up, starts every part and the one HTTP server. */
 export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   const { config, logger } = opts;
+  failpoint("start:config-loaded", opts.env);
   const store = openStore(config.dataDir);
+  failpoint("start:store-open", opts.env);
   let server: Server<unknown> | undefined;
   let parts: AppliancePart[] = [];
   const started: AppliancePart[] = [];
@@ -49,6 +51,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   try {
     const first = await firstStart(store, opts.env);
     if (first.generatedAdminPassword) opts.onAdminPassword?.(first.generatedAdminPassword);
+    failpoint("start:first-start-done", opts.env);
     const baseUrl = () => urlOf(config.host, server?.port ?? config.port);
     parts = await buildParts({ config, store, logger, tokenKey: first.tokenKey, baseUrl });
 
@@ -77,6 +80,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
     } catch (err) {
       throw listenError(err, config);
     }
+    failpoint("start:listening", opts.env);
     for (const part of parts) {
       await part.start?.();
       started.push(part);

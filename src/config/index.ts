@@ -4,4 +4,5 @@
  * Invalid input raises `ConfigError` naming the field.
  */
 export { ConfigSchema, type Config, type ConfigInput } from "./schema.ts";
+export { failpoint, type FailpointName } from "./failpoint.ts";
 export { loadConfig, mergeConfig, configFromEnv, ConfigError, type LoadConfigInput } from "./load.ts";

@@ -62,7 +62,7 @@ function envValue(raw: string): unknown {
 /** `EIRINI_LOG_FORMAT=json` -> logFormat; `EIRINI_CELLS__COUNT=4` -> cells.count. */
 export function configFromEnv(env: Record<string, string | undefined>): Tree {
   const out: Tree = {};
-  const skip = new Set(["EIRINI_ADMIN_PASSWORD", "EIRINI_CONFIG"]);
+  const skip = new Set(["EIRINI_ADMIN_PASSWORD", "EIRINI_CONFIG", "EIRINI_TEST_FAILPOINT", "EIRINI_TEST_FAILPOINT_FILE", "EIRINI_BIN"]);
   for (const [key, raw] of Object.entries(env)) {
     if (!key.startsWith("EIRINI_") || raw === undefined || skip.has(key)) continue;
     const path = key.slice(7).split("__").map(camel);

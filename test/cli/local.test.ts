@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runEirini, startEirini } from "../support/appliance-process.ts";
 import { waitFor } from "../support/poll.ts";
@@ -81,22 +81,35 @@ describe("eirini local (real process)", () => {
     }
   });
 
-  test("kill -9 during start leaves a data dir the next start opens", async () => {
+  // Each kill lands at a named failpoint the binary honours only under test, so every phase is really hit:
+  // before the database exists, mid-way through the migration transaction, with the store open and
+  // migrated, after first-start set-up (admin, token key) and with the port bound but no part started.
+  const phases = ["start:config-loaded", "store:migrating", "start:store-open", "start:first-start-done", "start:listening"] as const;
+  test.each(phases)("kill -9 at %s leaves a data dir the next start opens, admin password intact", async (phase) => {
     const dir = tempDir();
-    for (let i = 0; i < 3; i++) {
-      const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "local", "--port", "0", "--data-dir", dir], {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
-      // Kill at different points of start-up: before, during and after opening the database.
-      if (i === 2) await waitFor(() => Bun.file(join(dir, "eirini.db")).size > 0, { what: "database to be created" });
+    const marker = join(tempDir(), "reached");
+    const env = { ...process.env, EIRINI_ADMIN_PASSWORD: "kill-matrix-pw", EIRINI_TEST_FAILPOINT: phase, EIRINI_TEST_FAILPOINT_FILE: marker };
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "local", "--port", "0", "--data-dir", dir], { stdout: "ignore", stderr: "ignore", env });
+    try {
+      expect(await waitFor(() => existsSync(marker) && readFileSync(marker, "utf8"), { what: `failpoint ${phase}`, timeoutMs: 20_000 })).toBe(phase);
+    } finally {
       proc.kill("SIGKILL");
       await proc.exited;
     }
-    const e = await startEirini(["--port", "0", "--data-dir", dir]);
-    expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
-    expect(await e.stop()).toBe(0);
-  });
+    expect(proc.signalCode).toBe("SIGKILL");
+    const e = await startEirini(["--port", "0", "--data-dir", dir], { EIRINI_ADMIN_PASSWORD: "kill-matrix-pw" });
+    try {
+      expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
+      const token = await fetch(`${e.url}/uaa/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${btoa("cf:")}` },
+        body: "grant_type=password&username=admin&password=kill-matrix-pw",
+      });
+      expect(token.status).toBe(200);
+    } finally {
+      expect(await e.stop()).toBe(0);
+    }
+  }, 60_000);
 
   test("unknown commands and flags exit 2 with usage", async () => {
     const a = await runEirini(["frobnicate"]);
