@@ -1,6 +1,6 @@
 import { recordAudit } from "./audit.ts";
 import type { CcDeps, CcUser } from "./deps.ts";
-import { unprocessable, uniqueness } from "./errors.ts";
+import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
 
 /**
@@ -11,6 +11,11 @@ import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type Proces
 type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
 
 export const APP_NAME = /^[^\s\u0000-\u001f/\\]{1,255}$/;
+
+/** Refuses docker lifecycles when the backend cannot run images (OpiBackend.supportsDockerImages). */
+export function requireDockerSupport(deps: Pick<CcDeps, "ports">): void {
+  if (deps.ports.instances.supportsDockerImages !== true) throw dockerUnsupported();
+}
 
 export function actor(u: CcUser) {
   return { guid: u.guid, type: "user", name: u.name };

@@ -5,7 +5,7 @@ import { appAudit } from "./app-state.ts";
 import { Metadata, readJson } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
-import { unprocessable } from "./errors.ts";
+import { notFound, unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
 import { appProcess, getApp, getProcess, type ProcessRow } from "./rows.ts";
@@ -130,12 +130,33 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
       }, (x) => [x.app_guid]);
       return c.json(present.process(b(), updated, false), 202);
     });
+    // `cf restart-app-instance`: stop one instance of the running version; OPI starts it again.
+    r.delete(`${base}/instances/:index`, async (c) => {
+      const p = resolve(c);
+      const raw = c.req.param("index");
+      const index = /^\d+$/.test(raw) ? Number(raw) : -1;
+      if (index < 0 || index >= p.instances) throw notFound("Instance");
+      const app = getApp(deps.db, p.app_guid);
+      write(deps, () => appAudit(deps, c.get("user"), app, "audit.app.process.terminate_instance", { process_guid: p.guid, process_type: p.type, process_index: index }));
+      if (app.state === "STARTED" && app.droplet_guid) await deps.ports.instances.stopInstance(processGuid(p.guid, p.version), index);
+      return c.body(null, 204);
+    });
+    // Sidecars are not supported here: every process has none (an empty list, which `cf app` prints as nothing).
+    r.get(`${base}/sidecars`, (c) => {
+      const p = resolve(c);
+      return c.json({ pagination: emptyPagination(b(), `/v3/processes/${p.guid}/sidecars`), resources: [] });
+    });
     r.get(`${base}/stats`, async (c) => {
       const p = resolve(c);
       return c.json({ resources: await processStats(deps, p) });
     });
   }
   return r;
+}
+
+function emptyPagination(base: string, path: string) {
+  const first = { href: `${base}${path}?page=1&per_page=50` };
+  return { total_results: 0, total_pages: 1, first, last: first, next: null, previous: null };
 }
 
 /** Per-instance stats: OPI's view for a started app with a droplet, DOWN otherwise. */

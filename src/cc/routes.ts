@@ -169,6 +169,22 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
     return c.body(null, 202);
   });
 
+  // `cf delete-orphaned-routes`: every route of the space with no destination, deleted in one job.
+  r.delete("/v3/spaces/:guid/routes", (c) => {
+    const space = getSpace(deps.db, c.req.param("guid"));
+    if (c.req.query("unmapped") !== "true") throw unprocessable("Mass delete not supported for mapped routes. Use 'unmapped=true' parameter to delete all unmapped routes.");
+    const jobGuid = write(deps, () => {
+      const orphans = deps.db.query("SELECT * FROM cc_routes r WHERE r.space_guid = ? AND NOT EXISTS (SELECT 1 FROM cc_destinations d WHERE d.route_guid = r.guid)").all(space.guid) as RouteRow[];
+      for (const route of orphans) {
+        recordAudit(deps, { type: "audit.route.delete-request", actor: actor(c.get("user")), target: { guid: route.guid, type: "route", name: route.host }, data: { request: { recursive: false } }, space_guid: space.guid, organization_guid: space.org_guid });
+        deps.db.query("DELETE FROM cc_routes WHERE guid = ?").run(route.guid);
+      }
+      return recordJob(deps, "space.delete_unmapped_routes");
+    });
+    c.header("Location", jobLocation(deps, jobGuid));
+    return c.body(null, 202);
+  });
+
   const destBody = (route: RouteRow) => ({
     destinations: destinationsOf(deps.db, route.guid).map(present.destination),
     links: { self: { href: `${b()}/v3/routes/${route.guid}/destinations` }, route: { href: `${b()}/v3/routes/${route.guid}` } },

@@ -8,6 +8,8 @@ export interface SpaceRow extends MetadataColumns { guid: string; name: string; 
 export interface AppRow extends MetadataColumns {
   guid: string; name: string; space_guid: string; state: "STARTED" | "STOPPED"; lifecycle_type: "buildpack" | "docker";
   buildpacks: string; stack: string; env: string; droplet_guid: string | null; created_at: string; updated_at: string;
+  /** 1 when the app's `ssh` feature is on (migration 0012). */
+  enable_ssh: number;
 }
 export interface PackageRow {
   guid: string; app_guid: string; type: "bits" | "docker"; state: string; blob_digest: string | null; docker_image: string | null;

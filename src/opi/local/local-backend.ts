@@ -17,6 +17,8 @@ import { cancelTask, desireTask, stopTasks } from "./tasks.ts";
  */
 export class LocalBackend implements OpiBackend {
   readonly name = "local";
+  // No container runtime yet: processes run on the host from unpacked droplets.
+  readonly supportsDockerImages = false;
   private readonly rt: Runtime;
   private readonly scheduler: Scheduler;
 
