@@ -1,3 +1,4 @@
+import { apiLog, apiLogMessage } from "./api-log.ts";
 import { recordAudit } from "./audit.ts";
 import type { CcDeps, CcUser } from "./deps.ts";
 import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
@@ -8,7 +9,7 @@ import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type Proces
  * Each runs inside the caller's transaction; callers announce the change
  * (deps.changed) only after commit, so the Sink never reads half a change.
  */
-type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
+type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config" | "ports" | "clock">;
 
 export const APP_NAME = /^[^\s\u0000-\u001f/\\]{1,255}$/;
 
@@ -24,6 +25,8 @@ export function actor(u: CcUser) {
 export function appAudit(deps: D, u: CcUser, a: AppRow, type: string, data: Record<string, unknown> = {}): void {
   const { space } = spaceAndOrg(deps.db, a.space_guid);
   recordAudit(deps, { type, actor: actor(u), target: { guid: a.guid, type: "app", name: a.name }, data, space_guid: a.space_guid, organization_guid: space.org_guid });
+  const line = apiLogMessage(type, a.guid, data);
+  if (line) apiLog(deps, a.guid, line);
 }
 
 export interface NewApp {

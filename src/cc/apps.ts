@@ -10,7 +10,7 @@ import { notFound, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
 import { includes, listRows } from "./list.ts";
 import * as present from "./present.ts";
-import { findSpace, getApp, getOrg, getSpace, spaceAndOrg, type AppRow, type DropletRow, type PackageRow } from "./rows.ts";
+import { findSpace, getApp, getOrg, getSpace, spaceAndOrg, webProcess, type AppRow, type DropletRow, type PackageRow } from "./rows.ts";
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
 import { write } from "./write.ts";
@@ -173,7 +173,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
       running_env_json: {},
       environment_variables: JSON.parse(app.env) as Record<string, string>,
       system_env_json: { VCAP_SERVICES: {} },
-      application_env_json: { VCAP_APPLICATION: vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b()) },
+      application_env_json: { VCAP_APPLICATION: vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), webProcess(deps.db, app.guid) ?? undefined) },
     });
   });
 

@@ -17,7 +17,7 @@ import { write } from "./write.ts";
 export const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$/i;
 export const HOST_RULE = 'Host must contain only alphanumeric characters or "-", start and end with an alphanumeric character, and be at most 63 characters';
 
-type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
+type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config" | "ports" | "clock">;
 
 export function validateHost(host: string): void {
   if (host !== "" && !HOST.test(host)) throw unprocessable(HOST_RULE);

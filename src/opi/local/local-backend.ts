@@ -73,18 +73,22 @@ export class LocalBackend implements OpiBackend {
     const d = this.rt.desired.get(pg);
     if (!d) return [];
     const first = primaryPort(d.lrp);
-    return d.slots.map((s) => ({
-      index: s.index,
-      since: Math.floor(s.since / 1000),
-      state: s.state,
-      placement_error: s.placementError,
-      crash_count: s.crashCount,
-      crash_reason: s.crashReason,
-      host: s.cell ? "127.0.0.1" : "",
-      port: s.cell ? (s.ports.get(first) ?? 0) : 0,
-      instance_guid: s.instanceGuid,
-      cell: s.cell,
-    }));
+    return d.slots.map((s) => {
+      const usage = s.handle && s.state === "RUNNING" ? this.rt.executor.usage?.(s.handle) : null;
+      return {
+        index: s.index,
+        since: Math.floor(s.since / 1000),
+        state: s.state,
+        placement_error: s.placementError,
+        crash_count: s.crashCount,
+        crash_reason: s.crashReason,
+        host: s.cell ? "127.0.0.1" : "",
+        port: s.cell ? (s.ports.get(first) ?? 0) : 0,
+        instance_guid: s.instanceGuid,
+        cell: s.cell,
+        ...(usage ? { usage } : {}),
+      };
+    });
   }
 
   async desireTask(input: Task): Promise<void> {
