@@ -32,7 +32,7 @@ export function nodeWithSubdir(): string {
 
 /**
  * An app with a Procfile (web and worker) whose web server echoes env and
- * limits on request: `/env/NAME`, `/vcap`.
+ * limits on request: `/env/NAME`, `/vcap`; `/crash` makes it exit 3; other paths are logged.
  */
 export function procfileApp(): string {
   const dir = tempDir("eirini-cf-proc-");
@@ -44,6 +44,8 @@ export function procfileApp(): string {
       '  if (q.url.startsWith("/env/")) return s.end(String(process.env[q.url.slice(5)] ?? "") + "\\n");',
       '  if (q.url === "/vcap") return s.end(process.env.VCAP_APPLICATION + "\\n");',
       '  if (q.url === "/health") return s.end("ok\\n");',
+      '  if (q.url === "/crash") { s.end("bye\\n"); console.error("crashing on request"); setTimeout(() => process.exit(3), 10); return; }',
+      '  console.log(`served ${q.url}`);',
       '  s.end(`web ${process.env.CF_INSTANCE_INDEX} ${q.url}\\n`);',
       "}).listen(Number(process.env.PORT || 8080));",
     ].join("\n"),
