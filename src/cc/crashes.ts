@@ -1,4 +1,5 @@
 import type { InstanceCrashed } from "../model/index.ts";
+import { apiLog } from "./api-log.ts";
 import { recordAudit } from "./audit.ts";
 import type { CcDeps } from "./deps.ts";
 import { getApp, getSpace, type ProcessRow } from "./rows.ts";
@@ -27,10 +28,7 @@ export function recordCrash(deps: CcDeps, e: InstanceCrashed): boolean {
     recordAudit(deps, { type: "app.crash", actor: target, target, data: appData, ...where });
     recordAudit(deps, { type: "audit.app.process.crash", actor: { guid: p.guid, type: "process", name: p.type }, target, data, ...where });
   });
-  deps.ports.logs.append({
-    source_id: app.guid, source_type: "API", instance_id: "0", stream: "OUT",
-    message: `App instance exited with guid ${app.guid} payload: ${JSON.stringify({ instance: e.instance, index: e.index, reason: e.reason, exit_description: e.exit_description, crash_count: e.crash_count, crash_timestamp: e.crash_timestamp })}`,
-    timestamp: BigInt(deps.clock.now().getTime()) * 1_000_000n,
-  });
+  apiLog(deps, app.guid, `Process has crashed with type: "${p.type}"`);
+  apiLog(deps, app.guid, `App instance exited with guid ${app.guid} payload: ${JSON.stringify({ instance: e.instance, index: e.index, reason: e.reason, exit_description: e.exit_description, crash_count: e.crash_count, crash_timestamp: e.crash_timestamp })}`);
   return true;
 }
