@@ -1,5 +1,6 @@
 import { apiLog, apiLogMessage } from "./api-log.ts";
 import { recordAudit } from "./audit.ts";
+import { afterCommit } from "./write.ts";
 import type { CcDeps, CcUser } from "./deps.ts";
 import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
@@ -26,7 +27,7 @@ export function appAudit(deps: D, u: CcUser, a: AppRow, type: string, data: Reco
   const { space } = spaceAndOrg(deps.db, a.space_guid);
   recordAudit(deps, { type, actor: actor(u), target: { guid: a.guid, type: "app", name: a.name }, data, space_guid: a.space_guid, organization_guid: space.org_guid });
   const line = apiLogMessage(type, a.guid, data);
-  if (line) apiLog(deps, a.guid, line);
+  if (line) afterCommit(() => apiLog(deps, a.guid, line));
 }
 
 export interface NewApp {
