@@ -88,5 +88,8 @@ describeCf("real cf CLI: push forms", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     const apps = (await s.api<{ resources: unknown[] }>("/v3/apps?names=boxed")).body.resources;
     expect(apps).toEqual([]);
+    const create = await s.cf(["create-app", "boxed", "--app-type", "docker"]);
+    expect(create.code).not.toBe(0);
+    expect(create.out).toContain("Docker images cannot run on this Eirini appliance");
   }, 30_000);
 });
