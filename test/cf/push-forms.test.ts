@@ -71,6 +71,9 @@ describeCf("real cf CLI: push forms", () => {
     const pkgs = (await s.api<{ resources: { state: string }[] }>(`/v3/apps/${guid}/packages`)).body.resources;
     expect(pkgs.map((p) => p.state)).toContain("READY");
     expect((await statsOf(s, "idle")).map((x) => x.state)).toEqual(["DOWN"]);
+    // `cf start` of an app never staged stages its package first, then runs it.
+    await s.ok(["start", "idle"]);
+    expect(JSON.parse(await answer(s, "idle")).app).toBe("idle");
   }, 30_000);
 
   test("--random-route: a generated host under the shared domain, and it answers", async () => {
