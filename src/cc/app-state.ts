@@ -1,6 +1,8 @@
+import { apiLog, apiLogMessage } from "./api-log.ts";
 import { recordAudit } from "./audit.ts";
+import { afterCommit } from "./write.ts";
 import type { CcDeps, CcUser } from "./deps.ts";
-import { unprocessable, uniqueness } from "./errors.ts";
+import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
 
 /**
@@ -8,9 +10,14 @@ import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type Proces
  * Each runs inside the caller's transaction; callers announce the change
  * (deps.changed) only after commit, so the Sink never reads half a change.
  */
-type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
+type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config" | "ports" | "clock">;
 
 export const APP_NAME = /^[^\s\u0000-\u001f/\\]{1,255}$/;
+
+/** Refuses docker lifecycles when the backend cannot run images (OpiBackend.supportsDockerImages). */
+export function requireDockerSupport(deps: Pick<CcDeps, "ports">): void {
+  if (deps.ports.instances.supportsDockerImages !== true) throw dockerUnsupported();
+}
 
 export function actor(u: CcUser) {
   return { guid: u.guid, type: "user", name: u.name };
@@ -19,6 +26,8 @@ export function actor(u: CcUser) {
 export function appAudit(deps: D, u: CcUser, a: AppRow, type: string, data: Record<string, unknown> = {}): void {
   const { space } = spaceAndOrg(deps.db, a.space_guid);
   recordAudit(deps, { type, actor: actor(u), target: { guid: a.guid, type: "app", name: a.name }, data, space_guid: a.space_guid, organization_guid: space.org_guid });
+  const line = apiLogMessage(type, a.guid, data);
+  if (line) afterCommit(() => apiLog(deps, a.guid, line));
 }
 
 export interface NewApp {

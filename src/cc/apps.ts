@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { actor, appAudit, createApp, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
+import { actor, appAudit, createApp, requireDockerSupport, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
 import { recordAudit } from "./audit.ts";
 import { Metadata, readJson, Relationship } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
@@ -10,7 +10,7 @@ import { notFound, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
 import { includes, listRows } from "./list.ts";
 import * as present from "./present.ts";
-import { findSpace, getApp, getOrg, getSpace, spaceAndOrg, type AppRow, type DropletRow, type PackageRow } from "./rows.ts";
+import { findSpace, getApp, getOrg, getSpace, spaceAndOrg, webProcess, type AppRow, type DropletRow, type PackageRow } from "./rows.ts";
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
 import { write } from "./write.ts";
@@ -75,6 +75,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
     for (const k of Object.keys(body.environment_variables ?? {})) if (!ENV_NAME.test(k)) throw unprocessable(`Environment variable name '${k}' is invalid`);
     validateMetadata(body.metadata);
     const lc = body.lifecycle;
+    if (lc?.type === "docker") requireDockerSupport(deps);
     const app = write(deps, () => {
       const created = createApp(deps, c.get("user"), {
         name: body.name,
@@ -102,6 +103,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
     getApp(deps.db, guid);
     const body = await readJson(c, UpdateApp);
     validateMetadata(body.metadata);
+    if (body.lifecycle?.type === "docker") requireDockerSupport(deps);
     const app = write(deps, () => {
       const cur = getApp(deps.db, guid);
       if (body.name && body.name !== cur.name) {
@@ -171,7 +173,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
       running_env_json: {},
       environment_variables: JSON.parse(app.env) as Record<string, string>,
       system_env_json: { VCAP_SERVICES: {} },
-      application_env_json: { VCAP_APPLICATION: vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b()) },
+      application_env_json: { VCAP_APPLICATION: vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), webProcess(deps.db, app.guid) ?? undefined) },
     });
   });
 
@@ -235,10 +237,6 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
     const rows = deps.db.query("SELECT * FROM cc_packages WHERE app_guid = ?").all(app.guid) as PackageRow[];
     const res = listRows(c, b(), rows, { filters: { states: (p, v) => v.includes(p.state), types: (p, v) => v.includes(p.type), guids: (p, v) => v.includes(p.guid) } });
     return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.pkg(b(), p)) });
-  });
-  r.get("/v3/apps/:guid/ssh_enabled", (c) => {
-    getApp(deps.db, c.req.param("guid"));
-    return c.json({ enabled: false, reason: "SSH is not available on the Eirini appliance" });
   });
   return r;
 }

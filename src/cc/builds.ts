@@ -8,6 +8,7 @@ import { listRows } from "./list.ts";
 import * as present from "./present.ts";
 import { findDroplet, getApp, getBuild, getDroplet, type BuildRow, type DropletRow, type PackageRow } from "./rows.ts";
 import type { StagingRunner } from "./staging.ts";
+import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
 
 const CreateBuild = z.strictObject({
@@ -66,7 +67,12 @@ export function buildRoutes(deps: CcDeps, staging: StagingRunner): Hono<CcEnv> {
   };
   r.get("/v3/builds", (c) => listBuilds(c, deps.db.query("SELECT * FROM cc_builds").all() as BuildRow[]));
   r.get("/v3/apps/:guid/builds", (c) => listBuilds(c, deps.db.query("SELECT * FROM cc_builds WHERE app_guid = ?").all(getApp(deps.db, c.req.param("guid")).guid) as BuildRow[]));
-  r.get("/v3/builds/:guid", (c) => c.json(present.build(b(), getBuild(deps.db, c.req.param("guid")))));
+  // A build still STAGING may be held (long-poll.ts) until it settles: the CLI then reads STAGED at its first poll.
+  r.get("/v3/builds/:guid", async (c) => {
+    const guid = getBuild(deps.db, c.req.param("guid")).guid;
+    await waitUntil(() => getBuild(deps.db, guid).state !== "STAGING", LONG_POLL_MS, c.req.raw.signal);
+    return c.json(present.build(b(), getBuild(deps.db, guid)));
+  });
 
   r.get("/v3/droplets", (c) => {
     const rows = deps.db.query("SELECT d.*, a.space_guid AS space_guid FROM cc_droplets d JOIN cc_apps a ON a.guid = d.app_guid").all() as (DropletRow & { space_guid: string })[];

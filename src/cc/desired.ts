@@ -36,14 +36,15 @@ export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?:
   const hosts = new Map<string, string[]>();
   const routeRows = db
     .query(
-      `SELECT dst.app_guid, dst.process_type, r.host, d.name AS domain FROM cc_destinations dst
+      `SELECT dst.app_guid, dst.process_type, r.host, r.path, d.name AS domain FROM cc_destinations dst
        JOIN cc_routes r ON r.guid = dst.route_guid JOIN cc_domains d ON d.guid = r.domain_guid${appGuid === undefined ? "" : " WHERE dst.app_guid = $app"}`,
     )
-    .all(args) as { app_guid: string; process_type: string; host: string; domain: string }[];
+    .all(args) as { app_guid: string; process_type: string; host: string; path: string; domain: string }[];
   for (const r of routeRows) {
     const key = `${r.app_guid}/${r.process_type}`;
     const list = hosts.get(key) ?? [];
-    const hostname = r.host ? `${r.host}.${r.domain}` : r.domain;
+    // A route with a path is "host.domain/path", as CF's route emitter hands it to the router.
+    const hostname = `${r.host ? `${r.host}.${r.domain}` : r.domain}${r.path}`;
     if (!list.includes(hostname)) list.push(hostname);
     hosts.set(key, list);
   }
@@ -80,7 +81,8 @@ function byGuid<T extends { guid: string }>(rows: T[]): Map<string, T> {
   return new Map(rows.map((r) => [r.guid, r]));
 }
 
-export function startCommand(p: ProcessRow, d: DropletRow): string {
+/** What a process runs: the user's command, else the one detected at staging (Procfile or buildpack). */
+export function startCommand(p: Pick<ProcessRow, "command" | "type">, d: Pick<DropletRow, "process_types" | "start_command">): string {
   if (p.command) return p.command;
   const types = JSON.parse(d.process_types) as Record<string, string>;
   return types[p.type] ?? (p.type === "web" ? d.start_command : "");

@@ -42,3 +42,7 @@ export function renderError(err: Error, c: Context, log?: (err: Error) => void):
   log?.(err);
   return c.json({ errors: [{ code: 10001, title: "CF-ServerError", detail: "An unknown error occurred." }] }, 500);
 }
+
+/** `cf push -o IMAGE` where the backend has no container runtime: refused before anything changes. */
+export const dockerUnsupported = () =>
+  new CfApiError(422, 10008, "CF-UnprocessableEntity", "Docker images cannot run on this Eirini appliance: its local backend has no container runtime. Push the app's source with a buildpack, or run the appliance with --backend kube.");

@@ -19,6 +19,8 @@ import type { AppliancePart, PartContext } from "../part/index.ts";
 import type { InstanceCrashed, LRP, TaskCompleted } from "../model/index.ts";
 import { auditRoutes } from "./audit.ts";
 import { appRoutes } from "./apps.ts";
+import { appFeatureRoutes } from "./app-features.ts";
+import { appManifestRoutes } from "./app-manifest.ts";
 import { buildRoutes } from "./builds.ts";
 import { systemClock, randomGuid, type Clock, type NewGuid } from "./clock.ts";
 import { recordCrash } from "./crashes.ts";
@@ -153,6 +155,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
+    appFeatureRoutes(deps), appManifestRoutes(deps),
   ]) {
     app.route("/", sub);
   }

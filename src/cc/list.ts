@@ -25,8 +25,14 @@ export interface ListResult<T> {
   params: URLSearchParams;
 }
 
+/**
+ * A filter's comma-separated values. URLSearchParams has already decoded the
+ * query once (decoding again turned `names=%25` into a 500 and made `disc%41`
+ * unfindable), and empty values are kept: `paths=` asks for the routes with
+ * no path, as the cf CLI sends it for `unmap-route`, `map-route` and `delete-route`.
+ */
 export function splitValues(v: string): string[] {
-  return v.split(",").map((s) => decodeURIComponent(s)).filter((s) => s.length > 0);
+  return v.split(",");
 }
 
 function positiveInt(params: URLSearchParams, key: string, fallback: number, max: number): number {
@@ -68,8 +74,9 @@ export function listRows<T extends { created_at: string; updated_at?: string }>(
     updated_at: (r) => r.updated_at ?? r.created_at,
     ...spec.orderBy,
   };
-  const key = orders[orderKey];
-  if (!key) throw badQuery(`Order by can only be: '${Object.keys(orders).join("', '")}'`);
+  // Own keys only: `order_by=constructor` or `__proto__` must not find Object.prototype's members.
+  const key = Object.hasOwn(orders, orderKey) ? orders[orderKey] : undefined;
+  if (!key) throw badQuery(`order_by can only be: '${Object.keys(orders).join("', '")}'`);
   const indexed = out.map((r, i) => ({ r, i, k: key(r) }));
   indexed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i) * (desc ? -1 : 1));
   out = indexed.map((x) => x.r);
@@ -102,7 +109,7 @@ export function listRows<T extends { created_at: string; updated_at?: string }>(
 export function includes(params: URLSearchParams, offered: string[]): Set<string> {
   const raw = params.get("include");
   if (raw === null) return new Set();
-  const asked = splitValues(raw);
+  const asked = splitValues(raw).filter((a) => a !== "");
   const bad = asked.filter((a) => !offered.includes(a));
   if (bad.length > 0) throw badQuery(`Invalid included resource: '${bad.join("', '")}'`);
   return new Set(asked);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { createApp, appAudit } from "./app-state.ts";
+import { createApp, appAudit, requireDockerSupport } from "./app-state.ts";
 import { zodDetail } from "./body.ts";
 import type { CcDeps, CcEnv, CcUser } from "./deps.ts";
 import { messageParseError, unprocessable } from "./errors.ts";
@@ -66,7 +66,7 @@ const Manifest = z.strictObject({ version: z.number().optional(), applications: 
 type ManifestApp = z.infer<typeof ManifestApp>;
 
 /** Parses and checks a manifest completely before anything is applied (bad manifests change nothing). */
-export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config">): ManifestApp[] {
+export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config" | "ports">): ManifestApp[] {
   let raw: unknown;
   try {
     raw = parseYaml(text, { maxAliasCount: 100 });
@@ -82,6 +82,7 @@ export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config">)
     if (a.services?.length) throw unprocessable(`For application '${a.name}': services are not supported by the Eirini appliance`);
     validateMetadata(a.metadata);
     if (a.sidecars?.length) throw unprocessable(`For application '${a.name}': sidecars are not supported by the Eirini appliance`);
+    if (a.docker) requireDockerSupport(deps);
     if (a.docker && (a.buildpacks?.length || a.buildpack)) throw unprocessable(`For application '${a.name}': Cannot specify both buildpack(s) and docker image`);
     for (const k of Object.keys(a.env ?? {})) if (!ENV_NAME.test(k) || k.startsWith("VCAP_") || k === "PORT") throw unprocessable(`For application '${a.name}': environment variable name '${k}' is invalid`);
     for (const p of [a, ...(a.processes ?? [])]) {

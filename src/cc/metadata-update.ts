@@ -4,7 +4,7 @@ import { applyMetadata, lrpAnnotations, sameMap, type MetadataPatch, type Metada
 import type { AppRow, SpaceRow } from "./rows.ts";
 import { SCHEDULING_PREFIX } from "../opi/index.ts";
 
-type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
+type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config" | "ports" | "clock">;
 
 /**
  * Applies a validated metadata PATCH in the caller's transaction. When the

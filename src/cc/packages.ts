@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { zipSync, type Zippable } from "fflate";
 import { z } from "zod";
-import { appAudit } from "./app-state.ts";
+import { appAudit, requireDockerSupport } from "./app-state.ts";
 import { Metadata, readJson, Relationship, zodDetail } from "./body.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
 import { CfApiError, messageParseError, tooLarge, unprocessable } from "./errors.ts";
@@ -74,6 +74,7 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
     const appGuid = body.relationships.app.data.guid;
     if (!findApp(deps.db, appGuid)) throw unprocessable("App is invalid. Ensure it exists and you have access to it.");
     if (body.type === "docker" && !body.data?.image) throw unprocessable("Image required for docker packages");
+    if (body.type === "docker") requireDockerSupport(deps);
     if (body.type === "bits" && body.data?.image) throw unprocessable("Bits packages take no image");
     const pkg = write(deps, () => {
       const guid = deps.newGuid();

@@ -25,6 +25,10 @@ export interface Stager {
 /** Actual instances of a desired process by its LRP `process_guid` (`<guid>-<version>`), as OPI reports them. */
 export interface InstancesReader {
   getInstances(processGuid: string): Promise<Instance[]>;
+  /** The backend's capability (OpiBackend.supportsDockerImages): absent or false refuses docker pushes. */
+  readonly supportsDockerImages?: boolean;
+  /** Stop one instance (`cf restart-app-instance`); the backend brings it back while the LRP is desired. */
+  stopInstance(processGuid: string, index: number): Promise<void>;
 }
 
 /** One-off tasks go straight to the orchestrator (OPI's task half). */

@@ -5,10 +5,12 @@ import { appAudit } from "./app-state.ts";
 import { Metadata, readJson } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
-import { unprocessable } from "./errors.ts";
+import { notFound, unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
-import { appProcess, getApp, getProcess, type ProcessRow } from "./rows.ts";
+import { startCommand } from "./desired.ts";
+import { appProcess, findDroplet, getApp, getProcess, type ProcessRow } from "./rows.ts";
+import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
 
 const Scale = z.strictObject({
@@ -87,6 +89,12 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const b = () => deps.baseUrl();
 
+  // CC shows the command a process runs: the user's, else the one detected at staging (Procfile, buildpack).
+  const render = (p: ProcessRow) => {
+    const app = getApp(deps.db, p.app_guid);
+    const d = app.droplet_guid ? findDroplet(deps.db, app.droplet_guid) : null;
+    return present.process(b(), { ...p, command: d ? startCommand(p, d) || null : p.command }, false);
+  };
   const list = (c: CcContext, rows: ProcessRow[]) => {
     const res = listRows(c, b(), rows, {
       filters: { types: (p, v) => v.includes(p.type), app_guids: (p, v) => v.includes(p.app_guid), guids: (p, v) => v.includes(p.guid), space_guids: (p, v) => v.includes(getApp(deps.db, p.app_guid).space_guid) },
@@ -106,7 +114,7 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
   };
 
   for (const base of ["/v3/processes/:guid", "/v3/apps/:guid/processes/:type"]) {
-    r.get(base, (c) => c.json(present.process(b(), resolve(c), false)));
+    r.get(base, (c) => c.json(render(resolve(c))));
     r.patch(base, async (c) => {
       const p = resolve(c);
       const body = await readJson(c, UpdateProcess);
@@ -118,7 +126,7 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
         appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.update", { process_guid: p.guid, process_type: p.type, request: { ...(body.command !== undefined ? { command: "[PRIVATE DATA HIDDEN]" } : {}), ...(body.health_check ? { health_check: body.health_check } : {}) } });
         return getProcess(deps.db, p.guid);
       }, (x) => [x.app_guid]);
-      return c.json(present.process(b(), updated, false));
+      return c.json(render(updated));
     });
     r.post(`${base}/actions/scale`, async (c) => {
       const p = resolve(c);
@@ -128,14 +136,47 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
         appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.scale", { process_guid: p.guid, process_type: p.type, request: body });
         return getProcess(deps.db, p.guid);
       }, (x) => [x.app_guid]);
-      return c.json(present.process(b(), updated, false), 202);
+      return c.json(render(updated), 202);
     });
-    r.get(`${base}/stats`, async (c) => {
+    // `cf restart-app-instance`: stop one instance of the running version; OPI starts it again.
+    r.delete(`${base}/instances/:index`, async (c) => {
       const p = resolve(c);
-      return c.json({ resources: await processStats(deps, p) });
+      const raw = c.req.param("index");
+      const index = /^\d+$/.test(raw) ? Number(raw) : -1;
+      if (index < 0 || index >= p.instances) throw notFound("Instance");
+      const app = getApp(deps.db, p.app_guid);
+      write(deps, () => appAudit(deps, c.get("user"), app, "audit.app.process.terminate_instance", { process_guid: p.guid, process_type: p.type, process_index: index }));
+      if (app.state === "STARTED" && app.droplet_guid) await deps.ports.instances.stopInstance(processGuid(p.guid, p.version), index);
+      return c.body(null, 204);
+    });
+    // Sidecars are not supported here: every process has none (an empty list, which `cf app` prints as nothing).
+    r.get(`${base}/sidecars`, (c) => {
+      const p = resolve(c);
+      return c.json({ pagination: emptyPagination(b(), `/v3/processes/${p.guid}/sidecars`), resources: [] });
+    });
+    // While instances are only STARTING (none running, not all crashed) the answer may be held (long-poll.ts)
+    // until that changes: the state the CLI's start poll waits for, reported when it is real.
+    r.get(`${base}/stats`, async (c) => {
+      const guid = resolve(c).guid;
+      let stats = await processStats(deps, getProcess(deps.db, guid));
+      await waitUntil(async () => {
+        stats = await processStats(deps, getProcess(deps.db, guid));
+        return !onlyStarting(stats);
+      }, LONG_POLL_MS, c.req.raw.signal);
+      return c.json({ resources: stats });
     });
   }
   return r;
+}
+
+/** Some instance is STARTING, none RUNNING: the CLI's start poll would look again. */
+function onlyStarting(stats: { state: string }[]): boolean {
+  return stats.some((s) => s.state === "STARTING") && !stats.some((s) => s.state === "RUNNING");
+}
+
+function emptyPagination(base: string, path: string) {
+  const first = { href: `${base}${path}?page=1&per_page=50` };
+  return { total_results: 0, total_pages: 1, first, last: first, next: null, previous: null };
 }
 
 /** Per-instance stats: OPI's view for a started app with a droplet, DOWN otherwise. */
@@ -160,7 +201,8 @@ export async function processStats(deps: CcDeps, p: ProcessRow) {
       uptime: state === "RUNNING" ? Math.max(0, nowSec - i.since) : 0,
       instance_guid: i.instance_guid,
       instance_ports: i.port ? [{ external: i.port, internal: 8080, external_tls_proxy_port: null, internal_tls_proxy_port: null }] : [],
-      usage: {},
+      // Measured by the backend (local: /proc of the instance's process group); {} where it cannot measure.
+      usage: i.usage ? { time: i.usage.time, cpu: i.usage.cpu, mem: i.usage.mem, disk: i.usage.disk, log_rate: 0 } : {},
     };
   });
 }

@@ -17,7 +17,7 @@ import { write } from "./write.ts";
 export const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$/i;
 export const HOST_RULE = 'Host must contain only alphanumeric characters or "-", start and end with an alphanumeric character, and be at most 63 characters';
 
-type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">;
+type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config" | "ports" | "clock">;
 
 export function validateHost(host: string): void {
   if (host !== "" && !HOST.test(host)) throw unprocessable(HOST_RULE);
@@ -165,6 +165,22 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
       deps.db.query("DELETE FROM cc_routes WHERE guid = ?").run(route.guid);
       return recordJob(deps, "route.delete");
     }, () => apps);
+    c.header("Location", jobLocation(deps, jobGuid));
+    return c.body(null, 202);
+  });
+
+  // `cf delete-orphaned-routes`: every route of the space with no destination, deleted in one job.
+  r.delete("/v3/spaces/:guid/routes", (c) => {
+    const space = getSpace(deps.db, c.req.param("guid"));
+    if (c.req.query("unmapped") !== "true") throw unprocessable("Mass delete not supported for mapped routes. Use 'unmapped=true' parameter to delete all unmapped routes.");
+    const jobGuid = write(deps, () => {
+      const orphans = deps.db.query("SELECT * FROM cc_routes r WHERE r.space_guid = ? AND NOT EXISTS (SELECT 1 FROM cc_destinations d WHERE d.route_guid = r.guid)").all(space.guid) as RouteRow[];
+      for (const route of orphans) {
+        recordAudit(deps, { type: "audit.route.delete-request", actor: actor(c.get("user")), target: { guid: route.guid, type: "route", name: route.host }, data: { request: { recursive: false } }, space_guid: space.guid, organization_guid: space.org_guid });
+        deps.db.query("DELETE FROM cc_routes WHERE guid = ?").run(route.guid);
+      }
+      return recordJob(deps, "space.delete_unmapped_routes");
+    });
     c.header("Location", jobLocation(deps, jobGuid));
     return c.body(null, 202);
   });

@@ -8,6 +8,8 @@ export interface SpaceRow extends MetadataColumns { guid: string; name: string; 
 export interface AppRow extends MetadataColumns {
   guid: string; name: string; space_guid: string; state: "STARTED" | "STOPPED"; lifecycle_type: "buildpack" | "docker";
   buildpacks: string; stack: string; env: string; droplet_guid: string | null; created_at: string; updated_at: string;
+  /** 1 when the app's `ssh` feature is on (migration 0012). */
+  enable_ssh: number;
 }
 export interface PackageRow {
   guid: string; app_guid: string; type: "bits" | "docker"; state: string; blob_digest: string | null; docker_image: string | null;
@@ -54,6 +56,7 @@ export const findOrg = (db: Database, guid: string) => one<OrgRow>(db, "cc_orgs"
 export const findSpace = (db: Database, guid: string) => one<SpaceRow>(db, "cc_spaces", guid);
 export const findApp = (db: Database, guid: string) => one<AppRow>(db, "cc_apps", guid);
 export const findDroplet = (db: Database, guid: string) => one<DropletRow>(db, "cc_droplets", guid);
+export const findProcess = (db: Database, guid: string) => one<ProcessRow>(db, "cc_processes", guid);
 
 export const getOrg = (db: Database, guid: string) => must(findOrg(db, guid), "Organization");
 export const getSpace = (db: Database, guid: string) => must(findSpace(db, guid), "Space");
@@ -73,6 +76,11 @@ export function appProcesses(db: Database, appGuid: string): ProcessRow[] {
 
 export function appProcess(db: Database, appGuid: string, type: string): ProcessRow {
   return must(db.query("SELECT * FROM cc_processes WHERE app_guid = ? AND type = ?").get(appGuid, type) as ProcessRow | null, "Process");
+}
+
+/** The app's web process, when it has one (CF's default process for env, staging and tasks). */
+export function webProcess(db: Database, appGuid: string): ProcessRow | null {
+  return db.query("SELECT * FROM cc_processes WHERE app_guid = ? AND type = 'web'").get(appGuid) as ProcessRow | null;
 }
 
 /** Space and its org, for names in events, VCAP_APPLICATION and LRPs. */

@@ -1,7 +1,7 @@
 import type { StagingRequest, StagingResult } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
 import type { CcDeps } from "./deps.ts";
-import { getApp, getBuild, getPackage, spaceAndOrg, type BuildRow } from "./rows.ts";
+import { getApp, getBuild, getPackage, spaceAndOrg, webProcess, type BuildRow } from "./rows.ts";
 import type { StagingHandle } from "./ports.ts";
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
@@ -33,7 +33,7 @@ export class StagingRunner {
     const env: Record<string, string> = {
       ...(JSON.parse(app.env) as Record<string, string>),
       CF_STACK: build.stack,
-      VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), deps.baseUrl())),
+      VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), deps.baseUrl(), webProcess(deps.db, app.guid) ?? undefined, { mem: build.staging_memory_in_mb, disk: build.staging_disk_in_mb })),
       VCAP_SERVICES: "{}",
       MEMORY_LIMIT: `${build.staging_memory_in_mb}m`,
     };

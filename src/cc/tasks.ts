@@ -7,7 +7,8 @@ import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
-import { getApp, getDroplet, getTask, spaceAndOrg, type TaskRow } from "./rows.ts";
+import { startCommand } from "./desired.ts";
+import { findProcess, getApp, getDroplet, getTask, spaceAndOrg, webProcess, type TaskRow } from "./rows.ts";
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
 import { write } from "./write.ts";
@@ -40,16 +41,21 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     if (!dropletGuid) throw unprocessable("Task must have a droplet. Assign current droplet to app.");
     const droplet = getDroplet(deps.db, dropletGuid);
     if (droplet.app_guid !== app.guid || droplet.state !== "STAGED") throw unprocessable("Task must have a droplet. Assign current droplet to app.");
-    const web = deps.db.query("SELECT command FROM cc_processes WHERE app_guid = ? AND type = 'web'").get(app.guid) as { command: string | null } | null;
-    const command = body.command ?? web?.command ?? "";
+    // `cf run-task --process TYPE` names a template process: its command (as run, detected included), memory and disk are the defaults.
+    const template = body.template ? findProcess(deps.db, body.template.process.guid) : null;
+    if (body.template && (!template || template.app_guid !== app.guid)) throw unprocessable("Process template must belong to the app");
+    const base = template ?? webProcess(deps.db, app.guid);
+    const command = body.command ?? (base ? startCommand(base, droplet) : "");
     if (!command) throw unprocessable("Task must have a command");
+    const memory = body.memory_in_mb ?? template?.memory_in_mb ?? 1024;
+    const disk = body.disk_in_mb ?? template?.disk_in_mb ?? 1024;
     const task = write(deps, () => {
       const seq = (deps.db.query("SELECT COALESCE(MAX(sequence_id), 0) + 1 AS n FROM cc_tasks WHERE app_guid = ?").get(app.guid) as { n: number }).n;
       const guid = deps.newGuid();
       const now = deps.stamp();
       deps.db
         .query("INSERT INTO cc_tasks (guid, app_guid, name, command, state, sequence_id, memory_in_mb, disk_in_mb, droplet_guid, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)")
-        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, body.memory_in_mb ?? 1024, body.disk_in_mb ?? 1024, droplet.guid, now, now);
+        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, droplet.guid, now, now);
       appAudit(deps, c.get("user"), app, "audit.app.task.create", { task_guid: guid, request: { name: body.name ?? guid.slice(0, 8), command: "[PRIVATE DATA HIDDEN]" } });
       return getTask(deps.db, guid);
     });
@@ -57,7 +63,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     const opiTask: Task = {
       guid: task.guid, name: task.name, app_guid: app.guid, app_name: app.name, space_guid: space.guid, space_name: space.name,
       organization_guid: org.guid, organization_name: org.name,
-      environment: { ...(JSON.parse(app.env) as Record<string, string>), VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b())), VCAP_SERVICES: "{}", MEMORY_LIMIT: `${task.memory_in_mb}m` },
+      environment: { ...(JSON.parse(app.env) as Record<string, string>), VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), template ?? undefined, { mem: task.memory_in_mb, disk: task.disk_in_mb })), VCAP_SERVICES: "{}", MEMORY_LIMIT: `${task.memory_in_mb}m` },
       memory_mb: task.memory_in_mb, disk_mb: task.disk_in_mb, cpu_weight: cpuWeight(task.memory_in_mb), command, completion_callback: "",
       lifecycle: droplet.lifecycle_type === "docker" ? { docker_lifecycle: { image: droplet.docker_image ?? "" } } : { buildpack_lifecycle: { droplet_guid: droplet.guid, droplet_hash: droplet.hash ?? "" } },
     };

@@ -4,6 +4,19 @@ import { z } from "zod";
 export const InstanceState = z.enum(["UNCLAIMED", "CLAIMED", "RUNNING", "CRASHED", "UNKNOWN"]);
 export type InstanceState = z.infer<typeof InstanceState>;
 
+/**
+ * What an instance uses, as CF's process stats report it: `cpu` a fraction
+ * of one core over the last measurement period, `mem` and `disk` in bytes,
+ * `time` when it was measured (ISO 8601).
+ */
+export const InstanceUsage = z.object({
+  time: z.string(),
+  cpu: z.number().nonnegative(),
+  mem: z.number().int().nonnegative(),
+  disk: z.number().int().nonnegative(),
+});
+export type InstanceUsage = z.infer<typeof InstanceUsage>;
+
 export const Instance = z.object({
   index: z.number().int().nonnegative(),
   /** Unix seconds of the last state change, as Eirini reports it. */
@@ -16,6 +29,8 @@ export const Instance = z.object({
   port: z.number().int().nonnegative().default(0),
   instance_guid: z.string().default(""),
   cell: z.string().default(""),
+  /** Measured usage of a running instance; absent where the backend cannot measure it. */
+  usage: InstanceUsage.optional(),
 });
 export type Instance = z.infer<typeof Instance>;
 

@@ -23,6 +23,12 @@ export interface RouteTarget {
  */
 export interface OpiBackend {
   readonly name: string;
+  /**
+   * Whether this backend can run docker images (LRPs and tasks with a
+   * `docker_lifecycle`). Absent or false: the Cloud Controller refuses
+   * `cf push -o IMAGE` at once instead of leaving an instance unplaced.
+   */
+  readonly supportsDockerImages?: boolean;
   /** Create the LRP (or no-op when the same process_guid is already desired). */
   desireLRP(lrp: LRP): Promise<void>;
   /** Change instances, routes, annotation (last_updated) or image/lifecycle. */

@@ -95,7 +95,7 @@ export function createStager(o: StagerOptions): Stager {
       let ts = nowNs();
       if (ts <= lastTs) ts = lastTs + 1n;
       lastTs = ts;
-      const line: LogLine = { source_id: appGuid, timestamp: ts, source_type: "STG", instance_id: "", stream, message };
+      const line: LogLine = { source_id: appGuid, timestamp: ts, source_type: "STG", instance_id: "0", stream, message };
       try {
         o.logSink.append(line);
       } catch (err) {

@@ -60,7 +60,8 @@ describe("cf apps / cf app", () => {
     const d = S.parseAs(S.Droplet, await h.json("GET", `/v3/apps/${app.guid}/droplets/current`));
     expect(d.stack).toBe("cflinuxfs4");
     const p = S.parseAs(S.Process, await h.json("GET", `/v3/processes/${web.guid}`));
-    expect(p.command).toBeNull();
+    // No user command: CC shows the one detected at staging.
+    expect(p.command).toBe("node server.js");
     const stats = (await h.json("GET", `/v3/processes/${web.guid}/stats`)).resources.map((i: unknown) => S.parseAs(S.ProcessInstance, i));
     expect(stats[0].state).toBe("RUNNING");
     expect(stats[0].mem_quota).toBe(1024 * 1024 * 1024);
@@ -192,12 +193,12 @@ describe("cf run-task / tasks / terminate-task", () => {
 describe("cf logs --recent / cf events", () => {
   test("log-cache serves staging and app lines as envelopes, newest first with descending", async () => {
     const t0 = BigInt(h.now().getTime()) * 1_000_000n;
-    h.logs.append({ source_id: app.guid, source_type: "APP/PROC/WEB", instance_id: "0", stream: "OUT", message: "listening on 8080", timestamp: t0 + 10n });
-    h.logs.append({ source_id: app.guid, source_type: "APP/PROC/WEB", instance_id: "1", stream: "ERR", message: "oops", timestamp: t0 + 20n });
+    h.logs.append({ source_id: app.guid, source_type: "APP/PROC/WEB", instance_id: "0", stream: "OUT", message: "listening on 8080", timestamp: t0 + 10_000n });
+    h.logs.append({ source_id: app.guid, source_type: "APP/PROC/WEB", instance_id: "1", stream: "ERR", message: "oops", timestamp: t0 + 20_000n });
     const recent = S.parseAs(S.Envelopes, await h.json("GET", `/api/v1/read/${app.guid}?envelope_types=LOG&descending=true&limit=2`));
     expect(recent.envelopes.batch.map((e) => Buffer.from(e.log.payload, "base64").toString())).toEqual(["oops", "listening on 8080"]);
-    expect(recent.envelopes.batch[0]).toMatchObject({ instance_id: "1", tags: { source_type: "APP/PROC/WEB" }, log: { type: "ERR" }, timestamp: String(t0 + 20n) });
-    const window = S.parseAs(S.Envelopes, await h.json("GET", `/api/v1/read/${app.guid}?start_time=${t0 + 11n}&end_time=${t0 + 21n}`));
+    expect(recent.envelopes.batch[0]).toMatchObject({ instance_id: "1", tags: { source_type: "APP/PROC/WEB" }, log: { type: "ERR" }, timestamp: String(t0 + 20_000n) });
+    const window = S.parseAs(S.Envelopes, await h.json("GET", `/api/v1/read/${app.guid}?start_time=${t0 + 11_000n}&end_time=${t0 + 21_000n}`));
     expect(window.envelopes.batch).toHaveLength(1);
     const counters = S.parseAs(S.Envelopes, await h.json("GET", `/api/v1/read/${app.guid}?envelope_types=COUNTER`));
     expect(counters.envelopes.batch).toEqual([]);

@@ -7,6 +7,7 @@ import type { OpiBackend, RouteTarget } from "../../src/opi/index.ts";
  */
 export class MemoryOpi implements OpiBackend {
   readonly name = "memory";
+  readonly supportsDockerImages = true;
   readonly lrps = new Map<string, LRP>();
   readonly tasks = new Map<string, TaskStatus>();
   readonly calls: string[] = [];

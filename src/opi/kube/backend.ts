@@ -97,6 +97,7 @@ function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
  */
 export class KubeBackend implements OpiBackend {
   readonly name = "kube";
+  readonly supportsDockerImages = true;
   readonly sts: Informer<StsRecord>;
   readonly pods: Informer<PodRecord>;
   readonly jobs: Informer<JobRecord>;

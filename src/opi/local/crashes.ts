@@ -1,3 +1,4 @@
+import { cellLog } from "./cell-log.ts";
 import type { ExitStatus } from "./executor.ts";
 import { exitStatus, releaseProcess } from "./process-exit.ts";
 import { restartDelay } from "./restart-policy.ts";
@@ -19,6 +20,8 @@ export function onInstanceExit(rt: Runtime, d: Desired, slot: Slot, gen: number,
       ? `${kind}: Exited (status unknown: the process ended while the appliance was down)`
       : `${kind}: Exited with status ${status}`;
   const reason = exit.outOfMemory ? "out of memory" : (slot.killReason ?? description);
+  cellLog(rt, d, slot, `Exit status ${status}${exit.outOfMemory ? " (out of memory)" : ""}`);
+  cellLog(rt, d, slot, `Cell ${slot.cell} destroying container for instance ${slot.instanceGuid}`);
   recordCrash(rt, d, slot, status, reason, description);
 }
 

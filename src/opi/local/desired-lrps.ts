@@ -46,7 +46,7 @@ export async function removeDesired(rt: Runtime, d: Desired): Promise<void> {
   rt.desired.delete(d.lrp.process_guid);
   rt.routes.remove(d);
   rt.state.deleteLRP(d.lrp.process_guid);
-  await Promise.all([...d.slots].reverse().map((s) => stopSlot(rt, s)));
+  await Promise.all([...d.slots].reverse().map((s) => stopSlot(rt, s, d)));
   rt.converge();
 }
 
@@ -55,5 +55,5 @@ export function resizeSlots(rt: Runtime, d: Desired, n: number): Promise<void>[]
   rt.routes.invalidate();
   while (d.slots.length < n) d.slots.push(newSlot(d.lrp, d.slots.length, rt.clock.now()));
   const removed = d.slots.splice(n).reverse();
-  return removed.map((s) => stopSlot(rt, s));
+  return removed.map((s) => stopSlot(rt, s, d));
 }

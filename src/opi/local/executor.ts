@@ -1,4 +1,4 @@
-import type { HealthCheckType } from "../../model/index.ts";
+import type { HealthCheckType, InstanceUsage } from "../../model/index.ts";
 
 /**
  * The executor is the local backend's "container runtime": it lays out an
@@ -83,6 +83,8 @@ export interface Executor {
   sweep(keep: ReadonlySet<number>): Promise<number>;
   /** Removes the run's directory once it is over. */
   cleanup(guid: string): Promise<void>;
+  /** The run's latest measured resource usage; null before the first measurement or when it cannot measure. */
+  usage?(handle: ProcessHandle): InstanceUsage | null;
   /** Stops background work (memory watch, log tailing) without touching processes. */
   close(): void;
 }

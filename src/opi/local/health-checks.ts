@@ -1,3 +1,4 @@
+import { cellLog } from "./cell-log.ts";
 import type { ProcessHandle } from "./executor.ts";
 import type { Runtime } from "./runtime.ts";
 import { primaryPort, setSlotState, type Desired, type Slot } from "./slot.ts";
@@ -17,6 +18,7 @@ export function probeUntilHealthy(rt: Runtime, d: Desired, slot: Slot, gen: numb
       slot.runningSince = rt.clock.now();
       slot.placementError = "";
       setSlotState(rt, d, slot, "RUNNING");
+      cellLog(rt, d, slot, "Container became healthy");
       slot.timers.push(rt.clock.setTimeout(() => void liveness(rt, d, slot, gen), rt.timing.livenessProbeMs));
       return;
     }

@@ -77,6 +77,7 @@ export function createLocalBackend(opts: LocalBackendOptions): LocalBackend {
     timing: opts.timing,
     restartPolicy: opts.restartPolicy,
     cfApi: opts.cfApi,
+    logs: opts.logs,
   });
 }
 

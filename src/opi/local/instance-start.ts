@@ -1,4 +1,5 @@
 import { recordBlocked, recordCrash, onInstanceExit } from "./crashes.ts";
+import { cellLog } from "./cell-log.ts";
 import { instanceEnv } from "./environment.ts";
 import { StartError, type ProcessHandle } from "./executor.ts";
 import { probeUntilHealthy } from "./health-checks.ts";
@@ -13,6 +14,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
   slot.killReason = undefined;
   slot.restartAt = null;
   setSlotState(rt, d, slot, "CLAIMED");
+  cellLog(rt, d, slot, `Cell ${slot.cell} creating container for instance ${slot.instanceGuid}`);
   const lrp = d.lrp;
   const run = async () => {
     const ports = new Map<number, number>();
@@ -35,6 +37,8 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
       return;
     }
     slot.handle = handle;
+    cellLog(rt, d, slot, `Cell ${slot.cell} successfully created container for instance ${slot.instanceGuid}`);
+    cellLog(rt, d, slot, "Starting health monitoring of container");
     rt.state.saveProcess({
       record: handle.record,
       owner: lrp.process_guid,

@@ -17,6 +17,8 @@ import { cancelTask, desireTask, stopTasks } from "./tasks.ts";
  */
 export class LocalBackend implements OpiBackend {
   readonly name = "local";
+  // No container runtime yet: processes run on the host from unpacked droplets.
+  readonly supportsDockerImages = false;
   private readonly rt: Runtime;
   private readonly scheduler: Scheduler;
 
@@ -71,18 +73,22 @@ export class LocalBackend implements OpiBackend {
     const d = this.rt.desired.get(pg);
     if (!d) return [];
     const first = primaryPort(d.lrp);
-    return d.slots.map((s) => ({
-      index: s.index,
-      since: Math.floor(s.since / 1000),
-      state: s.state,
-      placement_error: s.placementError,
-      crash_count: s.crashCount,
-      crash_reason: s.crashReason,
-      host: s.cell ? "127.0.0.1" : "",
-      port: s.cell ? (s.ports.get(first) ?? 0) : 0,
-      instance_guid: s.instanceGuid,
-      cell: s.cell,
-    }));
+    return d.slots.map((s) => {
+      const usage = s.handle && s.state === "RUNNING" ? this.rt.executor.usage?.(s.handle) : null;
+      return {
+        index: s.index,
+        since: Math.floor(s.since / 1000),
+        state: s.state,
+        placement_error: s.placementError,
+        crash_count: s.crashCount,
+        crash_reason: s.crashReason,
+        host: s.cell ? "127.0.0.1" : "",
+        port: s.cell ? (s.ports.get(first) ?? 0) : 0,
+        instance_guid: s.instanceGuid,
+        cell: s.cell,
+        ...(usage ? { usage } : {}),
+      };
+    });
   }
 
   async desireTask(input: Task): Promise<void> {

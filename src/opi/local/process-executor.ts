@@ -13,8 +13,10 @@ import {
   type ProcessRecord,
   type RunSpec,
 } from "./executor.ts";
+import type { InstanceUsage } from "../../model/index.ts";
 import { LogTail } from "./log-tail.ts";
-import { groupRss, listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
+import { CLOCK_TICKS, groupUsage, listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
+import { treeBytes } from "./disk-usage.ts";
 
 export interface ProcessExecutorOptions {
   /** Where droplets are unpacked and runs live (`<dataDir>/opi-local`). */
@@ -39,6 +41,8 @@ interface Run {
   /** Set for processes re-attached after a restart: not our children, so liveness is polled. */
   adopted?: (status: ExitStatus) => void;
   exited: Promise<ExitStatus>;
+  /** Last measurement (memory watch): what `usage()` reports, and the CPU ticks to diff against. */
+  usage?: InstanceUsage & { ticks: number; at: number; diskAt: number };
 }
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -239,12 +243,30 @@ export class ProcessExecutor implements Executor {
     }
   }
 
+  usage(handle: ProcessHandle): InstanceUsage | null {
+    const u = this.runs.get(handle.record.guid)?.usage;
+    return u ? { time: u.time, cpu: u.cpu, mem: u.mem, disk: u.disk } : null;
+  }
+
+  /** One /proc scan per period: kills groups over their memory limit and records every run's usage for stats. */
+  private recordUsage(run: Run, rss: number, ticks: number, now: number): void {
+    const prev = run.usage;
+    const cpu = prev && now > prev.at ? Math.max(0, ticks - prev.ticks) / CLOCK_TICKS / ((now - prev.at) / 1000) : 0;
+    const measureDisk = !prev || now - prev.diskAt >= DISK_EVERY_MS;
+    const disk = measureDisk ? treeBytes(this.runDir(run.record.guid)) : prev.disk;
+    run.usage = { time: new Date(now).toISOString(), cpu, mem: rss, disk, ticks, at: now, diskAt: measureDisk ? now : prev.diskAt };
+  }
+
   private watchMemory(): void {
-    const limited = [...this.runs.values()].filter((r) => Number.isFinite(r.memoryBytes) && !r.outOfMemory);
+    const limited = [...this.runs.values()].filter((r) => !r.outOfMemory);
     if (limited.length === 0) return;
-    const rss = groupRss(new Set(limited.map((r) => r.record.pgid)));
+    const usage = groupUsage(new Set(limited.map((r) => r.record.pgid)));
+    const now = Date.now();
     for (const run of limited) {
-      const used = rss.get(run.record.pgid) ?? 0;
+      const u = usage.get(run.record.pgid) ?? { rss: 0, cpuTicks: 0 };
+      this.recordUsage(run, u.rss, u.cpuTicks, now);
+      if (!Number.isFinite(run.memoryBytes)) continue;
+      const used = u.rss;
       if (used > run.memoryBytes) {
         run.outOfMemory = true;
         this.opts.logger.info("instance over its memory limit: killing it", { guid: run.record.guid, rss_mb: Math.round(used / 1048576) });
@@ -253,6 +275,9 @@ export class ProcessExecutor implements Executor {
     }
   }
 }
+
+/** Disk use is a directory walk: measured at most this often per run. */
+const DISK_EVERY_MS = 10_000;
 
 function readExitFile(dir: string): number | null {
   try {

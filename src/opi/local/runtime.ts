@@ -1,5 +1,6 @@
 import type { Config } from "../../config/index.ts";
 import type { Logger } from "../../log/index.ts";
+import type { LogSink } from "../../model/index.ts";
 import { cellsFromConfig, type CellSpec } from "./cells.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { EventHub } from "./event-hub.ts";
@@ -33,6 +34,8 @@ export interface LocalBackendCore {
   restartPolicy?: Partial<RestartPolicy>;
   /** The appliance's API URL for VCAP_APPLICATION.cf_api. */
   cfApi?: () => string;
+  /** Where the cell's own `[CELL/n]` lines go (the appliance's log store); none when absent. */
+  logs?: LogSink;
 }
 
 /**
@@ -55,6 +58,8 @@ export interface Runtime {
   readonly routes: RouteTable;
   /** The appliance's API URL for VCAP_APPLICATION.cf_api ("" when not known). */
   cfApi(): string;
+  /** The cell's own log lines (cell-log.ts). */
+  readonly logs?: LogSink;
   /** Set by stop() and abandon(): exits and probe results after that are not crashes. */
   stopped: boolean;
   /** Set by abandon(): the processes live on for the next backend, so their exits are not ours to report. */
@@ -82,6 +87,7 @@ export function createRuntime(core: LocalBackendCore, converge: () => void): Run
     events: new EventHub(log),
     routes: new RouteTable(desired),
     cfApi: () => core.cfApi?.() ?? "",
+    logs: core.logs,
     stopped: false,
     abandoned: false,
     converge,

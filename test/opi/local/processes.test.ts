@@ -76,10 +76,13 @@ describe("local backend with real processes", () => {
     expect(mine.mode & 0o222).toBe(0);
 
     const lines = await waitFor(() => {
-      const l = s.logs.lines.filter((x) => x.source_id === lrp.app_guid);
+      const l = s.logs.lines.filter((x) => x.source_id === lrp.app_guid && x.source_type === "APP/PROC/WEB");
       return l.some((x) => x.instance_id === "1" && x.stream === "ERR" && x.message === "instance 1 ready") && l.some((x) => x.instance_id === "0" && x.stream === "OUT") ? l : null;
     }, { what: "app logs" });
-    expect(lines.every((l) => l.source_type === "APP/PROC/WEB")).toBe(true);
+    // The cell's own lines, per instance, beside the app's.
+    const cell = s.logs.lines.filter((x) => x.source_id === lrp.app_guid && x.source_type === "CELL");
+    expect(cell.some((l) => l.instance_id === "1" && l.message === "Container became healthy")).toBe(true);
+    expect(cell.some((l) => l.instance_id === "0" && /^Cell \S+ creating container for instance /.test(l.message))).toBe(true);
     expect(lines.find((l) => l.instance_id === "0" && l.stream === "OUT")!.message).toBe(`listening on ${i0!.port}`);
   });
 
