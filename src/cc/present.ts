@@ -97,12 +97,18 @@ export function process(b: string, p: ProcessRow, redactCommand: boolean) {
   return {
     guid: p.guid, created_at: ts(p.created_at), updated_at: ts(p.updated_at), type: p.type,
     command: redactCommand ? "[PRIVATE DATA HIDDEN IN LISTS]" : p.command,
-    instances: p.instances, memory_in_mb: p.memory_in_mb, disk_in_mb: p.disk_in_mb, log_rate_limit_in_bytes_per_second: -1,
+    instances: p.instances, memory_in_mb: p.memory_in_mb, disk_in_mb: p.disk_in_mb, log_rate_limit_in_bytes_per_second: p.log_rate_limit,
     health_check: {
       type: p.health_check_type,
-      data: { timeout: p.health_check_timeout, invocation_timeout: p.health_check_invocation_timeout, ...(p.health_check_type === "http" ? { endpoint: p.health_check_endpoint ?? "/" } : {}) },
+      data: {
+        timeout: p.health_check_timeout, invocation_timeout: p.health_check_invocation_timeout, interval: p.health_check_interval,
+        ...(p.health_check_type === "http" ? { endpoint: p.health_check_endpoint ?? "/" } : {}),
+      },
     },
-    readiness_health_check: { type: "process", data: { invocation_timeout: null, interval: null } },
+    readiness_health_check: {
+      type: p.readiness_type,
+      data: { invocation_timeout: p.readiness_invocation_timeout, interval: p.readiness_interval, ...(p.readiness_type === "http" ? { endpoint: p.readiness_endpoint ?? "/" } : {}) },
+    },
     relationships: { app: rel(p.app_guid), revision: rel(null) }, metadata: meta(p),
     links: {
       self: { href: `${b}/v3/processes/${p.guid}` }, scale: { href: `${b}/v3/processes/${p.guid}/actions/scale`, method: "POST" },
@@ -128,7 +134,7 @@ export function route(b: string, r: RouteRow, domainName: string, dests: Destina
   const host = r.host ? `${r.host}.${domainName}` : domainName;
   return {
     guid: r.guid, created_at: ts(r.created_at), updated_at: ts(r.updated_at), protocol: "http", host: r.host, path: r.path, port: null,
-    url: `${host}${r.path}`, destinations: dests.map(destination), options: {},
+    url: `${host}${r.path}`, destinations: dests.map(destination), options: JSON.parse(r.options || "{}") as Record<string, string>,
     relationships: { space: rel(r.space_guid), domain: rel(r.domain_guid) }, metadata: meta(r),
     links: {
       self: { href: `${b}/v3/routes/${r.guid}` }, space: { href: `${b}/v3/spaces/${r.space_guid}` },
@@ -141,7 +147,7 @@ export function task(b: string, t: TaskRow, redactCommand: boolean) {
   return {
     guid: t.guid, created_at: ts(t.created_at), updated_at: ts(t.updated_at), sequence_id: t.sequence_id, name: t.name,
     ...(redactCommand ? {} : { command: t.command }),
-    state: t.state, memory_in_mb: t.memory_in_mb, disk_in_mb: t.disk_in_mb, log_rate_limit_in_bytes_per_second: -1,
+    state: t.state, memory_in_mb: t.memory_in_mb, disk_in_mb: t.disk_in_mb, log_rate_limit_in_bytes_per_second: t.log_rate_limit,
     result: { failure_reason: t.failure_reason }, droplet_guid: t.droplet_guid,
     relationships: { app: rel(t.app_guid) }, metadata: meta(),
     links: {

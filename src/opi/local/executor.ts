@@ -19,8 +19,11 @@ export interface RunSpec {
   /** CF environment (without the paths the executor owns: HOME, TMPDIR, DEPS_DIR). */
   env: Record<string, string>;
   memoryMb: number;
-  /** Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id. */
-  log: { sourceId: string; sourceType: string; instanceId: string };
+  /**
+   * Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id;
+   * and the run's log rate limit in bytes per second (absent or -1 = unlimited), kept with the record across restarts.
+   */
+  log: { sourceId: string; sourceType: string; instanceId: string; rateLimit?: number };
 }
 
 /** What identifies a running process group across appliance restarts. */

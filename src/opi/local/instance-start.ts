@@ -28,7 +28,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
       command: life?.start_command ?? "",
       env: instanceEnv({ lrp, index: slot.index, instanceGuid: slot.instanceGuid, ports, cfApi: rt.cfApi() }),
       memoryMb: lrp.memory_mb,
-      log: { sourceId: lrp.app_guid, sourceType: `APP/PROC/${lrp.process_type.toUpperCase()}`, instanceId: String(slot.index) },
+      log: { sourceId: lrp.app_guid, sourceType: `APP/PROC/${lrp.process_type.toUpperCase()}`, instanceId: String(slot.index), rateLimit: lrp.log_rate_limit_bytes_per_second },
     });
     if (gen !== slot.gen) {
       // Stopped while starting: the stopper is waiting on us to end it.

@@ -40,7 +40,7 @@ export class RouteTable {
     return this.owners.has(normalizeHost(host));
   }
 
-  /** RUNNING instances of every LRP routing `host`, on the port that route names. */
+  /** RUNNING instances (not failing a readiness check) of every LRP routing `host`, on the port that route names. */
   targets(host: string): RouteTarget[] {
     const h = normalizeHost(host);
     const cached = this.cache.get(h);
@@ -53,7 +53,7 @@ export class RouteTable {
       if (!d) continue;
       const port = Object.values(d.lrp.routes).flat().find((r) => normalizeHost(r.hostname) === h)?.port ?? primaryPort(d.lrp);
       for (const s of d.slots) {
-        if (s.state !== "RUNNING") continue;
+        if (s.state !== "RUNNING" || s.ready === false) continue;
         const hostPort = s.ports.get(port) ?? s.ports.get(primaryPort(d.lrp));
         if (hostPort) out.push({ process_guid: pg, index: s.index, address: `127.0.0.1:${hostPort}` });
       }

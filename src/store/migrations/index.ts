@@ -8,10 +8,11 @@ import kube from "./0006_kube.ts";
 import logs from "./0007_logs.ts";
 import ccMetadata from "./0008_cc_metadata.ts";
 import ccAppFeatures from "./0012_cc_app_features.ts";
+import ccProcessChecks from "./0013_cc_process_checks.ts";
 
 /**
  * Every migration, in order. Imported statically so `bun build --compile`
  * embeds them in the binary. Numbers are never reused, and a shipped
  * migration is never edited; one part owns each file.
  */
-export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, ccAppFeatures];
+export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, ccAppFeatures, ccProcessChecks];
