@@ -103,6 +103,8 @@ export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config" |
     validateMetadata(a.metadata);
     if (a.sidecars?.length) throw unprocessable(`For application '${a.name}': sidecars are not supported by the Eirini appliance`);
     if (a.docker) requireDockerSupport(deps);
+    // Registry credentials would have to be kept and handed to image pulls; nothing here does that yet, so say so.
+    if (a.docker?.username !== undefined) throw unprocessable(`For application '${a.name}': docker username: private registry credentials are not supported by the Eirini appliance`);
     if (a.docker && (a.buildpacks?.length || a.buildpack)) throw unprocessable(`For application '${a.name}': Cannot specify both buildpack(s) and docker image`);
     for (const k of Object.keys(a.env ?? {})) if (!ENV_NAME.test(k) || k.startsWith("VCAP_") || k === "PORT") throw unprocessable(`For application '${a.name}': environment variable name '${k}' is invalid`);
     for (const p of [a, ...(a.processes ?? [])]) {

@@ -149,7 +149,7 @@ export function task(b: string, t: TaskRow, redactCommand: boolean) {
     ...(redactCommand ? {} : { command: t.command }),
     state: t.state, memory_in_mb: t.memory_in_mb, disk_in_mb: t.disk_in_mb, log_rate_limit_in_bytes_per_second: t.log_rate_limit,
     result: { failure_reason: t.failure_reason }, droplet_guid: t.droplet_guid,
-    relationships: { app: rel(t.app_guid) }, metadata: meta(),
+    relationships: { app: rel(t.app_guid) }, metadata: meta(t),
     links: {
       self: { href: `${b}/v3/tasks/${t.guid}` }, app: { href: `${b}/v3/apps/${t.app_guid}` },
       cancel: { href: `${b}/v3/tasks/${t.guid}/actions/cancel`, method: "POST" }, droplet: { href: `${b}/v3/droplets/${t.droplet_guid}` },

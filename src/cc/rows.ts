@@ -40,7 +40,7 @@ export interface RouteRow extends MetadataColumns {
   options: string;
 }
 export interface DestinationRow { guid: string; route_guid: string; app_guid: string; process_type: string; port: number; created_at: string }
-export interface TaskRow {
+export interface TaskRow extends MetadataColumns {
   guid: string; app_guid: string; name: string; command: string; state: string; sequence_id: number; memory_in_mb: number;
   disk_in_mb: number; droplet_guid: string; failure_reason: string | null; created_at: string; updated_at: string;
   log_rate_limit: number;

@@ -4,6 +4,7 @@ import { cpuWeight, type Task, type TaskCompleted } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
 import { Metadata, readJson } from "./body.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 import { unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
@@ -40,6 +41,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
   r.post("/v3/apps/:guid/tasks", async (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
     const body = await readJson(c, CreateTask);
+    validateMetadata(body.metadata);
     const dropletGuid = body.droplet_guid ?? app.droplet_guid;
     if (!dropletGuid) throw unprocessable("Task must have a droplet. Assign current droplet to app.");
     const droplet = getDroplet(deps.db, dropletGuid);
@@ -60,6 +62,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
       deps.db
         .query("INSERT INTO cc_tasks (guid, app_guid, name, command, state, sequence_id, memory_in_mb, disk_in_mb, log_rate_limit, droplet_guid, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)")
         .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, logRate, droplet.guid, now, now);
+      applyMetadata(deps.db, "task", guid, body.metadata);
       appAudit(deps, c.get("user"), app, "audit.app.task.create", { task_guid: guid, request: { name: body.name ?? guid.slice(0, 8), command: "[PRIVATE DATA HIDDEN]" } });
       return getTask(deps.db, guid);
     });
