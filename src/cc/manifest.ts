@@ -79,10 +79,11 @@ const ManifestApp = z.strictObject({
   sidecars: z.array(z.unknown()).optional(),
   ...ProcessFields,
 });
-const Manifest = z.strictObject({ version: z.number().optional(), applications: z.array(ManifestApp).min(1) });
+// CF knows manifest schema version 1 only.
+const Manifest = z.strictObject({ version: z.literal(1).optional(), applications: z.array(ManifestApp).min(1) });
 
 /** The manifest schemas, for the input-coverage test (every field honoured or refused). */
-export const manifestSchemas = { ManifestApp, ManifestProcess, RouteOptions };
+export const manifestSchemas = { Manifest, ManifestApp, ManifestProcess, RouteOptions };
 type ManifestApp = z.infer<typeof ManifestApp>;
 
 /** Parses and checks a manifest completely before anything is applied (bad manifests change nothing). */

@@ -1,0 +1,388 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { stringify as toYaml } from "yaml";
+import type { z } from "zod";
+import { manifestSchemas } from "../../src/cc/manifest.ts";
+import { processSchemas } from "../../src/cc/processes.ts";
+import { routeSchemas } from "../../src/cc/routes.ts";
+import { taskSchemas } from "../../src/cc/tasks.ts";
+import type { LRP, Task } from "../../src/model/index.ts";
+import { waitFor } from "../support/poll.ts";
+import { cleanupTempDirs } from "../support/tmp.ts";
+import { makeHarness, makeZip, uploadForm, type Harness } from "./harness.ts";
+
+/**
+ * Every field an accepting endpoint's zod schema allows is either honoured
+ * (sent alone, it shows in the stored resource or in the effective desired
+ * state the backends run) or refused with a 422 naming it. The field list
+ * comes from the schemas themselves: a field added to a schema without a
+ * rule here fails "every schema field has a rule".
+ */
+
+/** Leaf field paths of a zod (v4) schema: `a.b`, arrays of objects as `a[].b`. */
+export function fieldPaths(schema: z.ZodType, prefix = ""): string[] {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+  switch (def.type) {
+    case "optional":
+    case "nullable":
+    case "default":
+    case "readonly":
+      return fieldPaths(def.innerType as z.ZodType, prefix);
+    case "object": {
+      const shape = def.shape as Record<string, z.ZodType>;
+      return Object.entries(shape).flatMap(([k, v]) => fieldPaths(v, prefix ? `${prefix}.${k}` : k));
+    }
+    case "array": {
+      const inner = unwrap(def.element as z.ZodType);
+      return inner === "object" ? fieldPaths(def.element as z.ZodType, `${prefix}[]`) : [prefix];
+    }
+    default:
+      return [prefix];
+  }
+}
+
+function unwrap(schema: z.ZodType): string {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+  return ["optional", "nullable", "default", "readonly"].includes(def.type) ? unwrap(def.innerType as z.ZodType) : def.type;
+}
+
+/** True when `body` carries a value at `path` (so a rule really sends its field). */
+function carries(body: unknown, path: string): boolean {
+  const [head, ...rest] = path.split(".");
+  const arr = head!.endsWith("[]");
+  const key = arr ? head!.slice(0, -2) : head!;
+  if (body === null || typeof body !== "object" || !(key in body)) return false;
+  const v = (body as Record<string, unknown>)[key];
+  if (rest.length === 0) return v !== undefined;
+  if (arr) return Array.isArray(v) && v.some((x) => carries(x, rest.join(".")));
+  return carries(v, rest.join("."));
+}
+
+/** A request body, or a function building it when the rule runs (manifest rules name a fresh app each). */
+type Body = Record<string, unknown> | (() => Record<string, unknown>);
+type Honoured = { body: Body; check: (res: Response, sent: Record<string, unknown>) => Promise<void> | void };
+type Refused = { body: Body; refused: string };
+/** A field only the client acts on (the cf CLI reads it; CF's server ignores it too): named here, with the reason. */
+type ClientOnly = { body: Body; clientOnly: string };
+type Rule = Honoured | Refused | ClientOnly;
+
+interface Endpoint {
+  schema: z.ZodType;
+  /** Sends the body (merged over the endpoint's required fields). */
+  send(body: Record<string, unknown>): Promise<Response>;
+  rules: Record<string, Rule | Rule[]>;
+}
+
+let h: Harness;
+let app: { guid: string };
+let web: { guid: string };
+let worker: { guid: string };
+let olderDroplet: string;
+let domainGuid: string;
+const desiredTasks: Task[] = [];
+let n = 0;
+const uniq = (p: string) => `${p}${++n}`;
+
+async function stage(appGuid: string): Promise<string> {
+  const pkg = await h.json("POST", "/v3/packages", { type: "bits", relationships: { app: { data: { guid: appGuid } } } }, 201);
+  expect((await h.req("POST", `/v3/packages/${pkg.guid}/upload`, { raw: uploadForm([], makeZip({ "server.js": { data: "x" } })) })).status).toBe(200);
+  const build = await h.json("POST", "/v3/builds", { package: { guid: pkg.guid } }, 201);
+  return await waitFor(async () => {
+    const b = await h.json("GET", `/v3/builds/${build.guid}`);
+    return b.state === "STAGED" ? (b.droplet.guid as string) : null;
+  }, { what: "build STAGED" });
+}
+
+const lrp = (type = "web"): LRP => h.cc.desiredLRPs().find((l) => l.app_guid === app.guid && l.process_type === type)!;
+const getJson = (path: string) => h.json("GET", path);
+const ok = (status = 200) => (res: Response) => void expect(res.status).toBe(status);
+const labels = { labels: { tier: "gold" } };
+const annotations = { annotations: { note: "kept" } };
+
+beforeAll(async () => {
+  h = await makeHarness();
+  const space = h.spaceGuid();
+  const applied = await h.req("POST", `/v3/spaces/${space}/actions/apply_manifest`, { raw: "applications:\n- name: cover\n  default-route: true\n", headers: { "content-type": "application/x-yaml" } });
+  expect(applied.status).toBe(202);
+  app = (await getJson(`/v3/apps?names=cover&space_guids=${space}`)).resources[0];
+  olderDroplet = await stage(app.guid);
+  const current = await stage(app.guid);
+  await h.json("PATCH", `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: current } });
+  await h.json("POST", `/v3/apps/${app.guid}/actions/start`);
+  web = await getJson(`/v3/apps/${app.guid}/processes/web`);
+  worker = await getJson(`/v3/apps/${app.guid}/processes/worker`);
+  domainGuid = (await getJson("/v3/domains")).resources[0].guid;
+  const desire = h.opi.desireTask.bind(h.opi);
+  h.opi.desireTask = async (t: Task) => {
+    desiredTasks.push(t);
+    await desire(t);
+  };
+});
+afterAll(() => {
+  h.close();
+  cleanupTempDirs();
+});
+
+const send = (method: string, path: () => string) => (body: Record<string, unknown>) => h.req(method, path(), { body });
+const lastTask = () => desiredTasks.at(-1)!;
+const routeOf = async (res: Response) => (await res.json()) as { guid: string; host: string; path: string; options: Record<string, string>; metadata: Record<string, Record<string, string>>; relationships: Record<string, { data: { guid: string } }> };
+/** A route of the test app (mapped), for option and destination rules. */
+async function mappedRoute(): Promise<string> {
+  const route = await h.json("POST", "/v3/routes", { host: uniq("mapped"), relationships: { space: { data: { guid: h.spaceGuid() } }, domain: { data: { guid: domainGuid } } } }, 201);
+  await h.json("POST", `/v3/routes/${route.guid}/destinations`, { destinations: [{ app: { guid: app.guid } }] });
+  return route.guid as string;
+}
+const lrpEntry = (host: string, type = "web") => lrp(type).routes["cf-router"]!.find((r) => r.hostname.startsWith(`${host}.`));
+
+let patchedRoute = "";
+let destRoute = "";
+
+const endpoints: Record<string, Endpoint> = {
+  "POST /v3/processes/:guid/actions/scale": {
+    schema: processSchemas.Scale,
+    send: send("POST", () => `/v3/processes/${web.guid}/actions/scale`),
+    rules: {
+      instances: { body: { instances: 3 }, check: () => void expect(lrp().instances).toBe(3) },
+      memory_in_mb: { body: { memory_in_mb: 300 }, check: () => void expect(lrp().memory_mb).toBe(300) },
+      disk_in_mb: { body: { disk_in_mb: 700 }, check: () => void expect(lrp().disk_mb).toBe(700) },
+      log_rate_limit_in_bytes_per_second: [
+        {
+          body: { log_rate_limit_in_bytes_per_second: 2048 },
+          check: async () => {
+            expect(lrp().log_rate_limit_bytes_per_second).toBe(2048);
+            expect((await getJson(`/v3/processes/${web.guid}`)).log_rate_limit_in_bytes_per_second).toBe(2048);
+          },
+        },
+        { body: { log_rate_limit_in_bytes_per_second: -2 }, refused: "log_rate_limit_in_bytes_per_second" },
+      ],
+    },
+  },
+  "PATCH /v3/processes/:guid": {
+    schema: processSchemas.UpdateProcess,
+    send: send("PATCH", () => `/v3/processes/${web.guid}`),
+    rules: {
+      command: { body: { command: "node other.js" }, check: () => void expect(lrp().lifecycle).toMatchObject({ buildpack_lifecycle: { start_command: "node other.js" } }) },
+      "health_check.type": { body: { health_check: { type: "process" } }, check: () => void expect(lrp().health_check_type).toBe("process") },
+      "health_check.data.timeout": { body: { health_check: { data: { timeout: 77 } } }, check: () => void expect(lrp().start_timeout_ms).toBe(77_000) },
+      "health_check.data.invocation_timeout": { body: { health_check: { data: { invocation_timeout: 5 } } }, check: () => void expect(lrp().health_check_timeout_ms).toBe(5000) },
+      "health_check.data.interval": { body: { health_check: { data: { interval: 9 } } }, check: () => void expect(lrp().health_check_interval_ms).toBe(9000) },
+      "health_check.data.endpoint": { body: { health_check: { type: "http", data: { endpoint: "/health" } } }, check: () => void expect(lrp().health_check_http_endpoint).toBe("/health") },
+      "readiness_health_check.type": { body: { readiness_health_check: { type: "port" } }, check: () => void expect(lrp().readiness_health_check?.type).toBe("port") },
+      "readiness_health_check.data.invocation_timeout": { body: { readiness_health_check: { data: { invocation_timeout: 4 } } }, check: () => void expect(lrp().readiness_health_check?.timeout_ms).toBe(4000) },
+      "readiness_health_check.data.interval": { body: { readiness_health_check: { data: { interval: 6 } } }, check: () => void expect(lrp().readiness_health_check?.interval_ms).toBe(6000) },
+      "readiness_health_check.data.endpoint": {
+        body: { readiness_health_check: { type: "http", data: { endpoint: "/ready" } } },
+        check: async () => {
+          expect(lrp().readiness_health_check).toMatchObject({ type: "http", http_endpoint: "/ready" });
+          expect((await getJson(`/v3/processes/${web.guid}`)).readiness_health_check).toMatchObject({ type: "http", data: { endpoint: "/ready" } });
+        },
+      },
+      "metadata.labels": { body: { metadata: labels }, check: async () => void expect((await getJson(`/v3/processes/${web.guid}`)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async () => void expect((await getJson(`/v3/processes/${web.guid}`)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "POST /v3/apps/:guid/tasks": {
+    schema: taskSchemas.CreateTask,
+    send: send("POST", () => `/v3/apps/${app.guid}/tasks`),
+    rules: {
+      command: { body: { command: "echo hi" }, check: () => void expect(lastTask().command).toBe("echo hi") },
+      name: { body: { name: "migrate" }, check: () => void expect(lastTask().name).toBe("migrate") },
+      memory_in_mb: { body: { memory_in_mb: 64 }, check: () => void expect(lastTask().memory_mb).toBe(64) },
+      disk_in_mb: { body: { disk_in_mb: 128 }, check: () => void expect(lastTask().disk_mb).toBe(128) },
+      log_rate_limit_in_bytes_per_second: {
+        body: { log_rate_limit_in_bytes_per_second: 512 },
+        check: async (res) => {
+          expect(lastTask().log_rate_limit_bytes_per_second).toBe(512);
+          expect(((await res.json()) as { log_rate_limit_in_bytes_per_second: number }).log_rate_limit_in_bytes_per_second).toBe(512);
+        },
+      },
+      droplet_guid: { body: { droplet_guid: "<older>" }, check: () => void expect(lastTask().lifecycle).toMatchObject({ buildpack_lifecycle: { droplet_guid: olderDroplet } }) },
+      "template.process.guid": {
+        body: { template: { process: { guid: "<worker>" } } },
+        // The worker's command (from the droplet), memory and log rate limit, not the web process's.
+        check: () => void expect(lastTask()).toMatchObject({ command: "node worker.js", memory_mb: 99, log_rate_limit_bytes_per_second: 4096 }),
+      },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect(((await res.json()) as { metadata: { labels: object } }).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect(((await res.json()) as { metadata: { annotations: object } }).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "POST /v3/routes": {
+    schema: routeSchemas.CreateRoute,
+    send: (body) => h.req("POST", "/v3/routes", { body: { host: uniq("r"), relationships: { space: { data: { guid: h.spaceGuid() } }, domain: { data: { guid: domainGuid } } }, ...body } }),
+    rules: {
+      host: { body: { host: "cover-host" }, check: async (res) => void expect((await routeOf(res)).host).toBe("cover-host") },
+      path: { body: { path: "/cover" }, check: async (res) => void expect((await routeOf(res)).path).toBe("/cover") },
+      port: { body: { port: 61000 }, refused: "ports" },
+      "relationships.space.data.guid": { body: { relationships: { space: { data: { guid: "<space>" } }, domain: { data: { guid: "<domain>" } } } }, check: async (res) => void expect((await routeOf(res)).relationships.space!.data.guid).toBe(h.spaceGuid()) },
+      "relationships.domain.data.guid": { body: { relationships: { space: { data: { guid: "<space>" } }, domain: { data: { guid: "<domain>" } } } }, check: async (res) => void expect((await routeOf(res)).relationships.domain!.data.guid).toBe(domainGuid) },
+      "options.loadbalancing": [
+        { body: { options: { loadbalancing: "least-connection" } }, check: async (res) => void expect((await routeOf(res)).options).toEqual({ loadbalancing: "least-connection" }) },
+        { body: { options: { loadbalancing: "random" } }, refused: "loadbalancing" },
+      ],
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await routeOf(res)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await routeOf(res)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "PATCH /v3/routes/:guid": {
+    schema: routeSchemas.UpdateRoute,
+    send: async (body) => {
+      patchedRoute ||= await mappedRoute();
+      return h.req("PATCH", `/v3/routes/${patchedRoute}`, { body });
+    },
+    rules: {
+      // Carried into the LRP's route entries, so the router gets it.
+      "options.loadbalancing": {
+        body: { options: { loadbalancing: "least-connection" } },
+        check: async (res) => {
+          const route = await routeOf(res);
+          expect(route.options).toEqual({ loadbalancing: "least-connection" });
+          expect(lrpEntry(route.host)?.options).toEqual({ loadbalancing: "least-connection" });
+        },
+      },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await routeOf(res)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await routeOf(res)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "POST /v3/routes/:guid/destinations": {
+    schema: routeSchemas.Destinations,
+    send: async (body) => {
+      destRoute = (await h.json("POST", "/v3/routes", { host: uniq("dest"), relationships: { space: { data: { guid: h.spaceGuid() } }, domain: { data: { guid: domainGuid } } } }, 201)).guid;
+      return h.req("POST", `/v3/routes/${destRoute}/destinations`, { body });
+    },
+    rules: {
+      "destinations[].app.guid": { body: { destinations: [{ app: { guid: "<app>" } }] }, check: async () => void expect((await getJson(`/v3/routes/${destRoute}/destinations`)).destinations[0].app.guid).toBe(app.guid) },
+      "destinations[].app.process.type": {
+        body: { destinations: [{ app: { guid: "<app>", process: { type: "worker" } } }] },
+        check: async () => {
+          const host = (await getJson(`/v3/routes/${destRoute}`)).host as string;
+          expect(lrpEntry(host, "worker")).toBeDefined();
+        },
+      },
+      "destinations[].port": [
+        { body: { destinations: [{ app: { guid: "<app>" }, port: 8080 }] }, check: async () => void expect((await getJson(`/v3/routes/${destRoute}/destinations`)).destinations[0].port).toBe(8080) },
+        { body: { destinations: [{ app: { guid: "<app>" }, port: 9000 }] }, refused: "port" },
+      ],
+      "destinations[].protocol": [
+        { body: { destinations: [{ app: { guid: "<app>" }, protocol: "http1" }] }, check: async () => void expect((await getJson(`/v3/routes/${destRoute}/destinations`)).destinations[0].protocol).toBe("http1") },
+        { body: { destinations: [{ app: { guid: "<app>" }, protocol: "http2" }] }, refused: "protocol" },
+      ],
+      // null (no weight: an even share) is the only value the schema takes.
+      "destinations[].weight": { body: { destinations: [{ app: { guid: "<app>" }, weight: null }] }, check: async () => void expect((await getJson(`/v3/routes/${destRoute}/destinations`)).destinations[0].weight).toBeNull() },
+    },
+  },
+};
+
+/** Manifest process fields, checked on the V3 process they land on (app level: web; under processes[]: worker). */
+const processFieldRules: Record<string, { set: Record<string, unknown>; expect: Record<string, unknown> }> = {
+  command: { set: { command: "run.sh" }, expect: { command: "run.sh" } },
+  instances: { set: { instances: 2 }, expect: { instances: 2 } },
+  memory: { set: { memory: "300M" }, expect: { memory_in_mb: 300 } },
+  disk_quota: { set: { disk_quota: "2G" }, expect: { disk_in_mb: 2048 } },
+  "disk-quota": { set: { "disk-quota": "1G" }, expect: { disk_in_mb: 1024 } },
+  "health-check-type": { set: { "health-check-type": "process" }, expect: { health_check: { type: "process" } } },
+  "health-check-http-endpoint": { set: { "health-check-type": "http", "health-check-http-endpoint": "/h" }, expect: { health_check: { type: "http", data: { endpoint: "/h" } } } },
+  "health-check-invocation-timeout": { set: { "health-check-invocation-timeout": 7 }, expect: { health_check: { data: { invocation_timeout: 7 } } } },
+  "health-check-interval": { set: { "health-check-interval": 8 }, expect: { health_check: { data: { interval: 8 } } } },
+  timeout: { set: { timeout: 90 }, expect: { health_check: { data: { timeout: 90 } } } },
+  "log-rate-limit-per-second": { set: { "log-rate-limit-per-second": "2K" }, expect: { log_rate_limit_in_bytes_per_second: 2048 } },
+  "readiness-health-check-type": { set: { "readiness-health-check-type": "port" }, expect: { readiness_health_check: { type: "port" } } },
+  "readiness-health-check-http-endpoint": { set: { "readiness-health-check-type": "http", "readiness-health-check-http-endpoint": "/r" }, expect: { readiness_health_check: { type: "http", data: { endpoint: "/r" } } } },
+  "readiness-health-check-invocation-timeout": { set: { "readiness-health-check-invocation-timeout": 3 }, expect: { readiness_health_check: { data: { invocation_timeout: 3 } } } },
+  "readiness-health-check-interval": { set: { "readiness-health-check-interval": 4 }, expect: { readiness_health_check: { data: { interval: 4 } } } },
+};
+
+let manifestApp = "";
+async function applyManifest(body: Record<string, unknown>): Promise<Response> {
+  return h.req("POST", `/v3/spaces/${h.spaceGuid()}/actions/apply_manifest`, { raw: toYaml(body), headers: { "content-type": "application/x-yaml" } });
+}
+const manifestAppJson = async () => (await getJson(`/v3/apps?names=${manifestApp}&space_guids=${h.spaceGuid()}`)).resources[0];
+const manifestProcess = async (type: string) => getJson(`/v3/apps/${(await manifestAppJson()).guid}/processes/${type}`);
+const manifestRoutes = async () => (await getJson(`/v3/apps/${(await manifestAppJson()).guid}/routes`)).resources as { url: string; options: Record<string, string> }[];
+/** One manifest app with a fresh name; `app` fields merged in. */
+const oneApp = (app: Record<string, unknown>) => {
+  manifestApp = uniq("mf");
+  return { applications: [{ name: manifestApp, ...app }] };
+};
+
+const manifestRules: Record<string, Rule | Rule[]> = {
+  version: [
+    { body: () => ({ version: 1, ...oneApp({}) }), check: async () => void expect(await manifestAppJson()).toBeDefined() },
+    { body: { version: 2, applications: [{ name: "v2" }] }, refused: "version" },
+  ],
+  "applications[].name": { body: () => oneApp({}), check: async () => void expect((await manifestAppJson()).name).toBe(manifestApp) },
+  "applications[].path": { body: () => oneApp({ path: "./app" }), clientOnly: "the cf CLI zips and uploads this directory; Cloud Controller ignores it, as CF's does" },
+  "applications[].buildpack": { body: () => oneApp({ buildpack: "bp_one" }), check: async () => void expect((await manifestAppJson()).lifecycle.data.buildpacks).toEqual(["bp_one"]) },
+  "applications[].buildpacks": { body: () => oneApp({ buildpacks: ["bp_a", "bp_b"] }), check: async () => void expect((await manifestAppJson()).lifecycle.data.buildpacks).toEqual(["bp_a", "bp_b"]) },
+  "applications[].stack": { body: () => oneApp({ stack: "other-stack" }), check: async () => void expect((await manifestAppJson()).lifecycle.data.stack).toBe("other-stack") },
+  "applications[].docker.image": { body: () => oneApp({ docker: { image: "example/app:1" } }), check: async () => void expect((await manifestAppJson()).lifecycle.type).toBe("docker") },
+  "applications[].docker.username": { body: () => oneApp({ docker: { image: "example/app:1", username: "me" } }), refused: "docker username" },
+  "applications[].env": { body: () => oneApp({ env: { GREETING: "hi" } }), check: async () => void expect((await getJson(`/v3/apps/${(await manifestAppJson()).guid}/environment_variables`)).var).toEqual({ GREETING: "hi" }) },
+  "applications[].routes[].route": { body: () => oneApp({ routes: [{ route: "mf-route.apps.localhost" }] }), check: async () => void expect((await manifestRoutes()).map((r) => r.url)).toEqual(["mf-route.apps.localhost"]) },
+  "applications[].routes[].protocol": [
+    { body: () => oneApp({ routes: [{ route: "mf-h1.apps.localhost", protocol: "http1" }] }), check: async () => void expect((await manifestRoutes()).map((r) => r.url)).toEqual(["mf-h1.apps.localhost"]) },
+    { body: () => oneApp({ routes: [{ route: "mf-h2.apps.localhost", protocol: "http2" }] }), refused: "protocol 'http2'" },
+    { body: () => oneApp({ routes: [{ route: "mf-tcp.apps.localhost", protocol: "tcp" }] }), refused: "protocol 'tcp'" },
+  ],
+  "applications[].routes[].options.loadbalancing": [
+    { body: () => oneApp({ routes: [{ route: "mf-lc.apps.localhost", options: { loadbalancing: "least-connection" } }] }), check: async () => void expect((await manifestRoutes())[0]!.options).toEqual({ loadbalancing: "least-connection" }) },
+    { body: () => oneApp({ routes: [{ route: "mf-bad.apps.localhost", options: { loadbalancing: "fastest" } }] }), refused: "loadbalancing" },
+  ],
+  "applications[].no-route": { body: () => oneApp({ "no-route": true, "default-route": true }), check: async () => void expect(await manifestRoutes()).toEqual([]) },
+  "applications[].random-route": { body: () => oneApp({ "random-route": true }), check: async () => void expect((await manifestRoutes())[0]!.url).toMatch(new RegExp(`^${manifestApp}-[a-f0-9]{8}\\.apps\\.localhost$`)) },
+  "applications[].default-route": { body: () => oneApp({ "default-route": true }), check: async () => void expect((await manifestRoutes()).map((r) => r.url)).toEqual([`${manifestApp}.apps.localhost`]) },
+  "applications[].processes[].type": { body: () => oneApp({ processes: [{ type: "clock" }] }), check: async () => void expect((await manifestProcess("clock")).type).toBe("clock") },
+  "applications[].metadata.labels": { body: () => oneApp({ metadata: labels }), check: async () => void expect((await manifestAppJson()).metadata.labels).toMatchObject(labels.labels) },
+  "applications[].metadata.annotations": { body: () => oneApp({ metadata: annotations }), check: async () => void expect((await manifestAppJson()).metadata.annotations).toMatchObject(annotations.annotations) },
+  "applications[].services": { body: () => oneApp({ services: ["db"] }), refused: "services are not supported" },
+  "applications[].sidecars": { body: () => oneApp({ sidecars: [{ name: "s", command: "x", process_types: ["web"] }] }), refused: "sidecars are not supported" },
+};
+for (const [field, r] of Object.entries(processFieldRules)) {
+  manifestRules[`applications[].${field}`] = { body: () => oneApp(r.set), check: async () => void expect(await manifestProcess("web")).toMatchObject(r.expect) };
+  manifestRules[`applications[].processes[].${field}`] = { body: () => oneApp({ processes: [{ type: "worker", ...r.set }] }), check: async () => void expect(await manifestProcess("worker")).toMatchObject(r.expect) };
+}
+
+endpoints["POST /v3/spaces/:guid/actions/apply_manifest"] = { schema: manifestSchemas.Manifest, send: applyManifest, rules: manifestRules };
+
+/** Placeholders resolved once the fixtures exist. */
+function resolve(b: Body): Record<string, unknown> {
+  const text = JSON.stringify(typeof b === "function" ? b() : b)
+    .replaceAll('"<older>"', JSON.stringify(olderDroplet))
+    .replaceAll('"<worker>"', JSON.stringify(worker.guid))
+    .replaceAll('"<app>"', JSON.stringify(app.guid))
+    .replaceAll('"<space>"', JSON.stringify(h.spaceGuid()))
+    .replaceAll('"<domain>"', JSON.stringify(domainGuid));
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+describe("every accepted input is honoured or refused", () => {
+  test("every schema field has a rule, and every rule names a schema field", () => {
+    for (const [name, e] of Object.entries(endpoints)) {
+      const fields = fieldPaths(e.schema).sort();
+      expect({ name, fields }).toEqual({ name, fields: Object.keys(e.rules).sort() });
+    }
+  });
+
+  for (const [name, e] of Object.entries(endpoints)) {
+    for (const [field, rules] of Object.entries(e.rules)) {
+      for (const [i, rule] of (Array.isArray(rules) ? rules : [rules]).entries()) {
+        const kind = "refused" in rule ? "refused" : "clientOnly" in rule ? "client-only" : "honoured";
+        test(`${name} ${field} (${kind}${Array.isArray(rules) ? ` #${i + 1}` : ""})`, async () => {
+          if (field === "template.process.guid") {
+            await h.json("POST", `/v3/processes/${worker.guid}/actions/scale`, { memory_in_mb: 99, log_rate_limit_in_bytes_per_second: 4096 }, 202);
+          }
+          const body = resolve(rule.body);
+          expect(carries(body, field)).toBe(true);
+          const res = await e.send(body);
+          if ("refused" in rule) {
+            const text = await res.text();
+            expect({ status: res.status, text }).toMatchObject({ status: 422, text: expect.stringContaining("CF-UnprocessableEntity") });
+            expect(text).toContain(rule.refused);
+            return;
+          }
+          expect({ status: res.status, text: res.status < 300 ? "" : await res.clone().text() }).toMatchObject({ status: expect.any(Number), text: "" });
+          if ("clientOnly" in rule) return;
+          await rule.check(res, body);
+        });
+      }
+    }
+  }
+});
