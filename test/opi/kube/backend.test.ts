@@ -1,7 +1,7 @@
-import { silentLogger } from "../../../src/log/index.ts";
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import type { LRP, LRPInput, OpiEvent } from "../../../src/model/index.ts";
 import { LRP as LRPSchema } from "../../../src/model/index.ts";
+import { silentLogger } from "../../../src/log/index.ts";
 import { OpiInvalidError } from "../../../src/opi/index.ts";
 import { ANNOTATION, INSTANCES_ANNOTATION, SCHEDULING_KEYS } from "../../../src/opi/kube/index.ts";
 import { waitFor } from "../../support/poll.ts";
