@@ -22,7 +22,17 @@ export interface GroupOptions {
   signal?: AbortSignal;
   /** How often memory is sampled (disk every 4th sample). */
   pollMs?: number;
+  /**
+   * The sampler's timer (default `setInterval`): tests drive the samples
+   * themselves, so a check "the limit was noticed" never waits for a period.
+   */
+  every?: (ms: number, fn: () => void) => () => void;
 }
+
+const intervalTimer = (ms: number, fn: () => void): (() => void) => {
+  const t = setInterval(fn, ms);
+  return () => clearInterval(t);
+};
 
 export interface GroupResult {
   exitCode: number | null;
@@ -73,7 +83,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const watchMemory = canWatchMemory();
     let tick = 0;
-    const poll = setInterval(() => {
+    const stopSampling = (opts.every ?? intervalTimer)(opts.pollMs ?? 250, () => {
       if (pgid === undefined) return;
       if (watchMemory) {
         const rss = groupRssBytes(pgid);
@@ -83,7 +93,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
         const used = diskUsageBytes(limits.diskDir);
         if (used > limits.diskBytes) stop("disk", used);
       }
-    }, opts.pollMs ?? 250);
+    });
     let closeGuard: ReturnType<typeof setTimeout> | undefined;
 
     let done = false;
@@ -91,7 +101,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      clearInterval(poll);
+      stopSampling();
       clearTimeout(closeGuard);
       opts.signal?.removeEventListener("abort", onAbort);
       out.end();
@@ -100,7 +110,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
     };
     child.on("error", (e) => {
       clearTimeout(timer);
-      clearInterval(poll);
+      stopSampling();
       opts.signal?.removeEventListener("abort", onAbort);
       reject(e);
     });
