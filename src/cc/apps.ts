@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { envVarGroup } from "./env-var-groups.ts";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { z } from "zod";
 import { actor, appAudit, createApp, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
 import { recordAudit } from "./audit.ts";
@@ -70,6 +72,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.post("/v3/apps", async (c) => {
     const body = await readJson(c, CreateApp);
+    if (body.lifecycle?.type === "docker") assertFeatureEnabled(deps, "diego_docker");
     const spaceGuid = body.relationships.space.data.guid;
     if (!findSpace(deps.db, spaceGuid)) throw unprocessable("Invalid space. Ensure that the space exists and you have access to it.");
     for (const k of Object.keys(body.environment_variables ?? {})) if (!ENV_NAME.test(k)) throw unprocessable(`Environment variable name '${k}' is invalid`);
@@ -165,10 +168,11 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.get("/v3/apps/:guid/env", (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
+    assertFeatureEnabled(deps, "env_var_visibility");
     const { space, org } = spaceAndOrg(deps.db, app.space_guid);
     return c.json({
-      staging_env_json: {},
-      running_env_json: {},
+      staging_env_json: envVarGroup(deps, "staging"),
+      running_env_json: envVarGroup(deps, "running"),
       environment_variables: JSON.parse(app.env) as Record<string, string>,
       system_env_json: { VCAP_SERVICES: {} },
       application_env_json: { VCAP_APPLICATION: vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b()) },

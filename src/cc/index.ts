@@ -38,6 +38,15 @@ import { stackRoutes } from "./stacks.ts";
 import { StagingRunner } from "./staging.ts";
 import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
 import { authenticate, uaaRoutes } from "./uaa.ts";
+import { buildpackRoutes } from "./buildpacks.ts";
+import { domainRoutes } from "./domains.ts";
+import { envVarGroupRoutes } from "./env-var-groups.ts";
+import { featureFlagRoutes } from "./feature-flags.ts";
+import { quotaRoutes } from "./quotas.ts";
+import { securityGroupRoutes } from "./security-groups.ts";
+import { serviceRoutes } from "./services.ts";
+import { usageEventRoutes } from "./usage-events.ts";
+import { isCfV2Path, v2Routes } from "./v2.ts";
 
 export type { CcPorts, Stager, StagingHandle, InstancesReader, TaskRunner, CcLogStore, StoredLog, DesiredChange, DesiredStateSource } from "./ports.ts";
 export { CfApiError } from "./errors.ts";
@@ -150,6 +159,9 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     await next();
   });
   for (const sub of [
+    // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
+    domainRoutes(deps), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
+    serviceRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
     rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
@@ -163,6 +175,8 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   return {
     name: "cc",
     routes: app as unknown as Hono,
+    // The CF V2 paths the cf CLI calls share `/v2/` with the image registry: claim exactly those (v2.ts) before the registry's routes see them.
+    frontDoor: (req) => (isCfV2Path(new URL(req.url).pathname) ? app.fetch(req) : undefined),
     desiredProcesses: (): LRP[] => desiredProcesses(deps),
     desiredLRPs(): LRP[] {
       return announce(desiredProcesses(deps));
