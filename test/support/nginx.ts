@@ -27,9 +27,9 @@ export function freePort(): number {
   return port;
 }
 
-export async function startNginx(opts: { upstreamPort: number; certFile: string; keyFile: string; forwarded: boolean; bindAddress?: string }): Promise<RunningNginx> {
+export async function startNginx(opts: { upstreamPort: number; certFile: string; keyFile: string; forwarded: boolean; bindAddress?: string; port?: number }): Promise<RunningNginx> {
   const dir = tempDir("eirini-nginx-");
-  const port = freePort();
+  const port = opts.port ?? freePort();
   const forwarded = opts.forwarded
     ? `proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Forwarded-Host $host;
