@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runEirini } from "../support/appliance-process.ts";
 import { describeCf, startCfSession, type CfSession } from "../support/cf-cli.ts";
+import { compiledEirini } from "../support/compiled-binary.ts";
 import { cleanupTempDirs, tempDir } from "../support/tmp.ts";
 
 /**
@@ -106,6 +108,22 @@ describeCf("real cf CLI: platform commands without apps", () => {
     for (const st of stacks) expect(Date.parse(st.created_at)).toBeGreaterThan(Date.parse("2020-01-01T00:00:00Z"));
     expect((await s.cf(["stack", "nope"])).code).toBe(1);
   }, 30_000);
+
+  test("a stack imported with `eirini stack import` is listed with its real import time and what it holds", async () => {
+    const root = tempDir("eirini-cf-rootfs-");
+    mkdirSync(join(root, "etc"));
+    writeFileSync(join(root, "etc", "os-release"), "ID=tiny\n");
+    const tar = join(tempDir("eirini-cf-tar-"), "tiny.tar");
+    expect(Bun.spawnSync(["tar", "-cf", tar, "-C", root, "."]).exitCode).toBe(0);
+    const before = Date.now() - 2000;
+    const imp = await runEirini(["stack", "import", "tinyfs", tar, "--data-dir", s.dataDir], { EIRINI_BIN: compiledEirini() });
+    expect(imp.code).toBe(0);
+    expect((await s.ok(["stacks"])).stdout).toMatch(/^tinyfs\s+imported root filesystem \(linux\/\w+, 1 layer, [\d.]+ MiB\)$/m);
+    expect((await s.ok(["stack", "tinyfs"])).stdout).toMatch(/name:\s+tinyfs/);
+    const st = (await s.api<List<{ name: string; created_at: string; updated_at: string; default: boolean }>>("/v3/stacks?names=tinyfs")).body.resources[0]!;
+    expect(st.default).toBe(false);
+    expect(Date.parse(st.created_at)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+  }, 60_000);
 
   test("feature-flags, feature-flag, enable-feature-flag, disable-feature-flag", async () => {
     const all = (await s.ok(["feature-flags"])).stdout;
