@@ -104,6 +104,13 @@ describeCf("real cf CLI: platform features through apps", () => {
     expect(web.instances).toBe(1);
     await s.ok(["enable-feature-flag", "app_scaling"]);
 
+    await s.ok(["disable-feature-flag", "route_creation"]);
+    r = await s.cf(["create-route", "apps.localhost", "--hostname", "refused-route"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("Feature Disabled: route_creation");
+    expect((await s.api<List<unknown>>("/v3/routes?hosts=refused-route")).body.resources).toHaveLength(0);
+    await s.ok(["enable-feature-flag", "route_creation"]);
+
     await s.ok(["disable-feature-flag", "diego_docker"]);
     r = await s.cf(["push", "docker-app", "-o", "example/image:latest"], { timeoutMs: 30_000 });
     expect(r.code).toBe(1);
