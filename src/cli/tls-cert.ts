@@ -42,8 +42,17 @@ function rsaKeys(): { privatePem: string; publicPem: string } {
   return { privatePem: privateKey.export({ type: "pkcs8", format: "pem" }) as string, publicPem: publicKey.export({ type: "spki", format: "pem" }) as string };
 }
 
-/** A positive serial number (RFC 5280: at most 20 octets; a leading zero nibble keeps it positive). */
-const serial = () => `0${randomBytes(15).toString("hex")}`;
+/**
+ * A random positive serial number in minimal DER form (RFC 5280: at most 20
+ * octets): 16 bytes whose first has the top bit clear (positive) and the next
+ * bit set (never a leading zero byte, which strict parsers such as
+ * BoringSSL's reject as a non-minimal INTEGER).
+ */
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0]! & 0x7f) | 0x40;
+  return b.toString("hex");
+}
 
 function makeCa(now: Date): { certPem: string; keyPem: string } {
   const k = rsaKeys();

@@ -63,3 +63,14 @@ test("config: certFile without keyFile, a bad external URL or a bad proxy addres
   expect(ConfigSchema.parse({ trustedProxies: ["10.0.0.0/8", "::1", "127.0.0.2"] }).trustedProxies).toHaveLength(3);
   expect(certificateNames(ConfigSchema.parse({ host: "0.0.0.0" }))).not.toContain("0.0.0.0");
 });
+
+test("serial numbers are minimal positive DER integers (BoringSSL refuses a leading zero byte), across many certificates", () => {
+  for (let i = 0; i < 6; i++) {
+    const dataDir = tempDir();
+    tlsMaterial(configFor(dataDir));
+    for (const f of ["ca.pem", "server.pem"]) {
+      const serialHex = new X509Certificate(readFileSync(join(dataDir, "secrets", "tls", f), "utf8")).serialNumber;
+      expect(serialHex).toMatch(/^[4-7][0-9A-F]{31}$/);
+    }
+  }
+}, 60_000);
