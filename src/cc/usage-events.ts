@@ -195,6 +195,18 @@ export function usageEventRoutes(deps: CcDeps): Hono<CcEnv> {
     const res = listRows(c, deps.baseUrl(), rows, { filters: { guids: (e, v) => v.includes(e.guid) }, extra: ["after_guid"], orderBy: { created_at: (e) => e.seq } });
     return c.json({ pagination: res.pagination, resources: res.page.map((e) => render(deps.baseUrl(), e)) });
   });
+  // Billing tools start from a clean slate with this: every event goes, and each started process gets a fresh STARTED.
+  r.post("/v3/app_usage_events/actions/destructively_purge_all_and_reseed", (c) => {
+    deps.db.transaction(() => {
+      deps.db.query("DELETE FROM cc_app_usage_events").run();
+      const started = deps.db.query("SELECT guid FROM cc_apps WHERE state = 'STARTED' AND droplet_guid IS NOT NULL ORDER BY created_at").all() as { guid: string }[];
+      for (const a of started) {
+        const app = appContext(deps.db, a.guid);
+        if (app) processEvents(deps, app, "STARTED", true);
+      }
+    }).immediate();
+    return c.json({}, 200);
+  });
   r.get("/v3/app_usage_events/:guid", (c) => {
     const row = deps.db.query("SELECT * FROM cc_app_usage_events WHERE guid = ?").get(c.req.param("guid")) as UsageRow | null;
     if (!row) throw notFound("Event");

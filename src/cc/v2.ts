@@ -73,11 +73,11 @@ export function v2Routes(deps: CcDeps, authenticate: (authorization: string | un
     });
   });
   // No service brokers run on the appliance: these lists are empty because nothing exists, not because they are unimplemented.
-  for (const path of ["/v2/services", "/v2/service_instances", "/v2/user_provided_service_instances", "/v2/service_brokers", "/v2/service_plans", "/v2/spaces/:guid/service_instances", "/v2/service_keys"]) {
+  for (const path of ["/v2/services", "/v2/service_instances", "/v2/user_provided_service_instances", "/v2/service_brokers", "/v2/service_plans", "/v2/spaces/:guid/service_instances", "/v2/spaces/:guid/services", "/v2/service_keys", "/v2/service_bindings", "/v2/service_plan_visibilities"]) {
     r.get(path, () => Response.json(v2List([])));
   }
   r.all("/v2/*", (c) =>
-    v2Error(404, 10000, "CF-NotFound", `Unknown request: ${c.req.method} ${c.req.path} is not part of the Eirini appliance's CF V2 API (it serves the V3 API; service brokers are not supported)`),
+    v2Error(404, 10000, "CF-NotFound", `Unknown request: ${c.req.method} ${c.req.path}: the Eirini appliance serves CF's V3 API; of V2 it answers /v2/info and the (empty) service lists, as it runs no service brokers or user-provided services`),
   );
   return r;
 }

@@ -152,6 +152,11 @@ describeCf("real cf CLI: platform features through apps", () => {
     // after_guid: a consumer's bookmark.
     const after = (await s.api<List<Usage>>(`/v3/app_usage_events?after_guid=${events[0]!.guid}&per_page=100`)).body.resources;
     expect(after.map((e) => e.guid)).toEqual(events.slice(1).map((e) => e.guid));
+    // Purge and reseed: only the started apps remain, as fresh STARTED events (bp-app is stopped now, copy-target not yet there).
+    await s.ok(["start", "bp-app"]).catch(() => undefined);
+    expect((await s.api("/v3/app_usage_events/actions/destructively_purge_all_and_reseed", { method: "POST" })).status).toBe(200);
+    const reseeded = (await s.api<List<Usage>>("/v3/app_usage_events")).body.resources;
+    expect(reseeded.map((e) => [e.app.name, e.state.current])).toEqual([["bp-app", "STARTED"]]);
   }, 60_000);
 
   test("audit_events filters: types, target_guids, space_guids, organization_guids, created_ats", async () => {
