@@ -111,7 +111,7 @@ function processEvents(deps: D, app: AppCtx, state: "STARTED" | "STOPPED", force
 
 /**
  * Usage events implied by one audit event (same transaction). Audit types:
- * app start/restart/stop/delete, process scale, droplet create (staged), task create.
+ * app start/restart/stop/delete, process scale, manifest apply, droplet create (staged), task create.
  */
 export function recordUsageFor(deps: D, auditType: string, targetGuid: string, data: Record<string, unknown>): void {
   if (!auditType.startsWith("audit.app.")) return;
@@ -132,6 +132,8 @@ export function recordUsageFor(deps: D, auditType: string, targetGuid: string, d
       processEvents(deps, app, "STOPPED");
       return;
     case "audit.app.process.scale":
+    case "audit.app.apply_manifest":
+      // A manifest may change instances or memory of a started app: a STARTED event only when the billed size changed.
       if (state === "STARTED") processEvents(deps, app, "STARTED");
       return;
     case "audit.app.droplet.create": {
