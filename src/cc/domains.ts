@@ -26,6 +26,21 @@ const CreateDomain = z.strictObject({
 });
 
 /**
+ * The names of every domain, cached for the router's front door (asked on
+ * every request); refreshed whenever a domain is created or deleted.
+ */
+export class DomainNames {
+  private cached: readonly string[] | null = null;
+  constructor(private readonly deps: Pick<CcDeps, "db">) {}
+  list(): readonly string[] {
+    return (this.cached ??= (this.deps.db.query("SELECT name FROM cc_domains").all() as { name: string }[]).map((d) => d.name));
+  }
+  invalidate(): void {
+    this.cached = null;
+  }
+}
+
+/**
  * Domains (`cf domains`, `cf create-shared-domain`, `cf create-private-domain`,
  * `cf delete-shared-domain`, `cf delete-private-domain`). A private domain
  * belongs to one org (`cc_domains.org_guid`, migration 0011) and is listed
@@ -34,7 +49,7 @@ const CreateDomain = z.strictObject({
  * (src/router: names under `router.domain`, or any host an LRP routes).
  * Registered before routes.ts, so these list and read handlers answer.
  */
-export function domainRoutes(deps: CcDeps): Hono<CcEnv> {
+export function domainRoutes(deps: CcDeps, names: DomainNames): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const b = () => deps.baseUrl();
   const all = () => deps.db.query("SELECT * FROM cc_domains").all() as DomainRow[];
@@ -69,6 +84,12 @@ export function domainRoutes(deps: CcDeps): Hono<CcEnv> {
       if (!findOrg(deps.db, orgGuid)) throw unprocessable(`Organization with guid '${orgGuid}' does not exist or you do not have access to it.`);
       if (body.internal) throw unprocessable("Cannot associate an internal domain with an organization");
     }
+    // The router claims every host under a domain: one covering the API's own host would make the API unreachable.
+    const apiHost = new URL(deps.baseUrl()).hostname.toLowerCase();
+    const configured = deps.config.externalUrl ? new URL(deps.config.externalUrl).hostname.toLowerCase() : apiHost;
+    for (const h of new Set([apiHost, configured])) {
+      if (h === name || h.endsWith(`.${name}`)) throw unprocessable(`The domain ${name} would cover the appliance's own API host ${h}; choose a domain apps alone use`);
+    }
     if ((body.relationships?.shared_organizations?.data.length ?? 0) > 0) throw unprocessable("Sharing private domains with other organizations is not supported by the Eirini appliance");
     const created = deps.db.transaction(() => {
       if (deps.db.query("SELECT 1 FROM cc_domains WHERE name = ?").get(name)) throw unprocessable(`The domain name "${name}" is already in use`);
@@ -78,6 +99,7 @@ export function domainRoutes(deps: CcDeps): Hono<CcEnv> {
       recordAudit(deps, { type: "audit.domain.create", actor: actor(c.get("user")), target: { guid, type: "domain", name }, data: { request: { name, internal: body.internal ?? false, organization_guid: orgGuid } }, organization_guid: orgGuid ?? "" });
       return getDomain(deps.db, guid);
     }).immediate() as DomainRow;
+    names.invalidate();
     return c.json(present.domain(b(), created), 201);
   });
 
@@ -95,6 +117,7 @@ export function domainRoutes(deps: CcDeps): Hono<CcEnv> {
       recordAudit(deps, { type: "audit.domain.delete-request", actor: actor(c.get("user")), target: { guid: domain.guid, type: "domain", name: domain.name }, organization_guid: domain.org_guid ?? "" });
       return apps;
     }, (apps) => apps);
+    names.invalidate();
     const job = recordJob(deps, "domain.delete");
     return c.body(null, 202, { Location: jobLocation(deps, job) });
   });

@@ -39,7 +39,7 @@ import { StagingRunner } from "./staging.ts";
 import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
 import { authenticate, uaaRoutes } from "./uaa.ts";
 import { buildpackRoutes } from "./buildpacks.ts";
-import { domainRoutes } from "./domains.ts";
+import { DomainNames, domainRoutes } from "./domains.ts";
 import { envVarGroupRoutes } from "./env-var-groups.ts";
 import { featureFlagRoutes } from "./feature-flags.ts";
 import { quotaRoutes } from "./quotas.ts";
@@ -78,6 +78,8 @@ export interface CloudControllerPart extends AppliancePart, DesiredStateSource {
   recordTaskCompletion(event: TaskCompleted): void;
   /** Resolves once no staging is in flight (tests, shutdown). */
   stagingIdle(): Promise<void>;
+  /** Every domain's name (cached): the router claims hosts under them. */
+  routeDomains(): readonly string[];
 }
 
 /**
@@ -146,6 +148,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   const nowSec = () => Math.floor(clock.now().getTime() / 1000);
   const staging = new StagingRunner(deps);
   seedDefaults(deps);
+  const domainNames = new DomainNames(deps);
 
   const app = new Hono<CcEnv>();
   app.onError((err, c) => renderError(err, c, (e) => log.error("request failed", { method: c.req.method, path: c.req.path, error: e })));
@@ -160,7 +163,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   });
   for (const sub of [
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
-    domainRoutes(deps), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
+    domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
     serviceRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
     rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
@@ -196,6 +199,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     recordCrash: (e) => recordCrash(deps, e),
     recordTaskCompletion: (e) => recordTaskCompletion(deps, e),
     stagingIdle: () => staging.idle(),
+    routeDomains: () => domainNames.list(),
     async start() {
       staging.failInterrupted();
     },

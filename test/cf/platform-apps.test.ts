@@ -127,10 +127,18 @@ describeCf("real cf CLI: platform features through apps", () => {
       const got = await waitFor(() => body(host).catch(() => undefined), { timeoutMs: 30_000, what: `${host} to answer` });
       expect(got.marker).toContain("platform-bp");
     }
-    // Deleting the domain deletes its route: the host stops answering with the app.
+    // A host under the new domain that no route names is the router's, as under router.domain: gorouter's 404.
+    const unknown = await fetch(`${s.url}/`, { headers: { host: "nobody.shared.platform.test" } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("x-cf-routererror")).toBe("unknown_route");
+    // A domain covering the API's own host (127.0.0.1 here) is refused: the router would swallow the API.
+    const swallow = await s.cf(["create-shared-domain", "0.0.1"]);
+    expect(swallow.code).toBe(1);
+    expect(swallow.out).toContain("would cover the appliance's own API host");
+    // Deleting the domain deletes its route: the host stops answering with the app (and falls through to the API).
     await s.ok(["delete-shared-domain", "shared.platform.test", "-f"]);
-    // (No router claims a host under no known domain or route, so the request reaches the API's root document instead.)
     await waitFor(async () => !(await (await fetch(`${s.url}/`, { headers: { host: "www.shared.platform.test" } })).text()).includes("platform-bp") || undefined, { timeoutMs: 30_000, what: "the deleted domain's route to go" });
+    expect((await fetch(`${s.url}/`, { headers: { host: "www.shared.platform.test" } })).headers.get("x-cf-routererror")).toBeNull();
     expect((await body("private.platform.test")).marker).toContain("platform-bp");
   }, 90_000);
 
