@@ -43,6 +43,7 @@ import { DomainNames, domainRoutes } from "./domains.ts";
 import { envVarGroupRoutes } from "./env-var-groups.ts";
 import { featureFlagRoutes } from "./feature-flags.ts";
 import { quotaRoutes } from "./quotas.ts";
+import { roleRoutes } from "./roles.ts";
 import { securityGroupRoutes } from "./security-groups.ts";
 import { serviceRoutes } from "./services.ts";
 import { usageEventRoutes } from "./usage-events.ts";
@@ -164,7 +165,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   for (const sub of [
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
     domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
-    serviceRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
+    serviceRoutes(deps), roleRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
     rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),

@@ -182,8 +182,16 @@ describeCf("real cf CLI: platform commands without apps", () => {
     expect((await s.ok(["routes"])).stdout).not.toContain("shared.example.test");
   }, 60_000);
 
-  test("security-groups answers with CF's empty list", async () => {
+  test("security groups, quotas, isolation segments and roles answer as CF does where none exist", async () => {
     expect((await s.ok(["security-groups"])).stdout).toMatch(/No security groups found/);
+    expect((await s.ok(["running-security-groups"])).stdout).toMatch(/No global running security groups found/);
+    expect((await s.ok(["staging-security-groups"])).stdout).toMatch(/No global staging security groups found/);
+    expect((await s.ok(["org-quotas"])).stdout).toMatch(/^default\s+unlimited\s+unlimited/m);
+    expect((await s.ok(["org-quota", "default"])).stdout).toMatch(/app instances:\s+unlimited/);
+    expect((await s.ok(["space-quotas"])).stdout).toMatch(/No space quotas found/);
+    await s.ok(["isolation-segments"]);
+    expect((await s.ok(["org-users", "eirini"])).stdout).toMatch(/No ORG MANAGER found/);
+    expect((await s.ok(["space-users", "eirini", "dev"])).stdout).toMatch(/No SPACE DEVELOPER found/);
   }, 30_000);
 
   test("V2: /v2/info answers as CF, cf services lists none, and the registry keeps /v2/", async () => {
