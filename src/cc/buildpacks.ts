@@ -28,6 +28,8 @@ function cfError(err: unknown): unknown {
   if (err.code === "not_found") return notFound("Buildpack");
   if (err.code === "locked") return new CfApiError(422, 390002, "CF-BuildpackLocked", "The buildpack is locked");
   if (err.code === "invalid_bits") return new CfApiError(422, 390003, "CF-BuildpackInvalid", err.message);
+  // CC's wording; the store keeps one buildpack per name whatever its stack.
+  if (err.code === "name_taken") return unprocessable(`Buildpack with name '${/"(.*)"/.exec(err.message)?.[1] ?? ""}' already exists`);
   return unprocessable(err.message);
 }
 

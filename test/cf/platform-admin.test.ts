@@ -91,6 +91,10 @@ describeCf("real cf CLI: platform commands without apps", () => {
     expect(bps.some((b) => b.name === "our-bp")).toBe(false);
     expect(bps.map((b) => b.position).sort((a, b) => a - b)).toEqual(bps.map((_, i) => i + 1));
 
+    const dup = await s.cf(["create-buildpack", "staticfile", buildpackDir("dup"), "1"]);
+    expect(dup.code).toBe(1);
+    expect(dup.out).toContain("Buildpack with name 'staticfile' already exists");
+
     // A zip that is no buildpack is refused with CF's error, and nothing is left behind.
     const bad = tempDir("eirini-cf-badbp-");
     writeFileSync(join(bad, "README"), "not a buildpack");
