@@ -206,6 +206,16 @@ describeCf("real cf CLI: platform commands without apps", () => {
     expect((await s.ok(["marketplace"])).stdout).toMatch(/No service offerings found/);
     const reg = await fetch(`${s.url}/v2/`);
     expect(reg.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
+    // The service commands that need a broker say so in CF's words, and change nothing.
+    const create = await s.cf(["create-service", "db", "small", "my-db"]);
+    expect(create.code).toBe(1);
+    expect(create.out).toContain("Service offering 'db' not found.");
+    const show = await s.cf(["service", "my-db"]);
+    expect(show.code).toBe(1);
+    expect(show.out).toContain("Service instance my-db not found");
+    const ups = await s.cf(["create-user-provided-service", "ups", "-p", '{"a":"b"}']);
+    expect(ups.code).toBe(1);
+    expect(ups.out).toContain("runs no service brokers or user-provided services");
     const unknown = await s.cf(["curl", "/v2/apps"]);
     expect(unknown.stdout).toContain("CF-NotFound");
   }, 30_000);
