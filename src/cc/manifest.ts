@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { createApp, appAudit } from "./app-state.ts";
@@ -175,6 +176,7 @@ export function manifestRoutes(deps: CcDeps): Hono<CcEnv> {
   r.post("/v3/spaces/:guid/actions/apply_manifest", async (c) => {
     const space = getSpace(deps.db, c.req.param("guid"));
     const apps = parseManifest(await c.req.text(), deps);
+    if (apps.some((m) => m.docker)) assertFeatureEnabled(deps, "diego_docker");
     const jobGuid = write(deps, () => {
       const touched = apps.map((m) => applyApp(deps, c.get("user"), space.guid, m).guid);
       return { job: recordJob(deps, "app.apply_manifest"), touched };

@@ -115,6 +115,7 @@ describeCf("real cf CLI: platform features through apps", () => {
     r = await s.cf(["push", "docker-app", "-o", "example/image:latest"], { timeoutMs: 30_000 });
     expect(r.code).toBe(1);
     expect(r.out).toContain("Feature Disabled: diego_docker");
+    expect((await s.api<List<unknown>>("/v3/apps?names=docker-app")).body.resources).toHaveLength(0);
     await s.ok(["enable-feature-flag", "diego_docker"]);
   }, 60_000);
 
