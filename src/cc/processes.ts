@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { z } from "zod";
 import { processGuid, type Instance } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
@@ -163,6 +164,7 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     r.post(`${base}/actions/scale`, async (c) => {
       const p = resolve(c);
+      assertFeatureEnabled(deps, "app_scaling");
       const body = await readJson(c, Scale);
       const updated = write(deps, () => {
         scaleProcess(deps, p, body);

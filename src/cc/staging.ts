@@ -1,3 +1,4 @@
+import { envVarGroup } from "./env-var-groups.ts";
 import type { StagingRequest, StagingResult } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
 import type { CcDeps } from "./deps.ts";
@@ -31,6 +32,7 @@ export class StagingRunner {
     const { space, org } = spaceAndOrg(deps.db, app.space_guid);
     const web = deps.db.query("SELECT command FROM cc_processes WHERE app_guid = ? AND type = 'web'").get(app.guid) as { command: string | null } | null;
     const env: Record<string, string> = {
+      ...envVarGroup(deps, "staging"),
       ...(JSON.parse(app.env) as Record<string, string>),
       CF_STACK: build.stack,
       VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), deps.baseUrl(), webProcess(deps.db, app.guid) ?? undefined, { mem: build.staging_memory_in_mb, disk: build.staging_disk_in_mb })),
