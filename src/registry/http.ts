@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Access } from "./auth.ts";
 import { OciError } from "./errors.ts";
-import { API_VERSION, toOciError, type RegistryRequest } from "./http-common.ts";
+import { API_VERSION, bodyOrHead, toOciError, type RegistryRequest } from "./http-common.ts";
 import { assertRepositoryName } from "./names.ts";
 import type { Registry } from "./registry.ts";
 import { deleteBlob, getBlob } from "./routes-blobs.ts";
@@ -131,7 +131,7 @@ async function handleAsync(registry: Registry, req: Request): Promise<Response> 
     if (path === "/v2/" || path === "/v2") {
       if (method !== "GET" && method !== "HEAD") throw notAllowed(method);
       await registry.auth.check(req.headers.get("authorization"), null, realm);
-      return Response.json({}, { headers: API_VERSION });
+      return bodyOrHead(req, 200, { ...API_VERSION, "Content-Type": "application/json" }, new TextEncoder().encode("{}"), 2);
     }
     if (path === "/v2/_catalog") {
       if (method !== "GET") throw notAllowed(method);
