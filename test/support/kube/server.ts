@@ -1,4 +1,5 @@
 import { applyDefaults } from "./defaults.ts";
+import { dropOmitted } from "./omitempty.ts";
 import type { Faults, RequestCounter } from "./faults.ts";
 import type { ObjectStore, Obj, Watcher } from "./object-store.ts";
 import { jsonPatch, mergePatch } from "./patch.ts";
@@ -141,18 +142,24 @@ export function createHandler(d: ServerDeps): (req: Request) => Promise<Response
         "job-name": obj.metadata.name,
       };
     }
+    // The apiserver decodes into Go structs (an omitted field is its zero value), applies the
+    // defaulting functions (which fill zero values), and encodes with omitempty: drop, default, drop.
+    dropOmitted(r.info.resource, obj);
     if (obj.spec !== undefined || r.info.resource === "pods") {
       obj.spec ??= {};
       applyDefaults(r.info.resource, obj);
     } else if (r.info.resource === "secrets") applyDefaults("secrets", obj);
+    dropOmitted(r.info.resource, obj);
     if (r.info.statusSubresource && r.info.resource !== "pods") {
       if (old) obj.status = old.status;
       else delete obj.status;
     }
     if (r.info.resource === "pods" && old) obj.status = old.status;
     if (r.info.resource === "services") {
+      // The allocator's clusterIP is immutable; clusterIPs mirrors it (dual-stack field, v1.20+).
       if (old) obj.spec.clusterIP = old.spec?.clusterIP;
       else obj.spec.clusterIP ??= `10.96.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+      obj.spec.clusterIPs = [obj.spec.clusterIP];
     }
     if (r.info.resource === "namespaces" && !old) obj.status = { phase: "Active" };
     const errors = validate(r.info, obj, old);
