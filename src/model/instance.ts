@@ -16,6 +16,8 @@ export const Instance = z.object({
   port: z.number().int().nonnegative().default(0),
   instance_guid: z.string().default(""),
   cell: z.string().default(""),
+  /** Why an instance that is not crashed is not running yet, in the scheduler's words (an image pull failure): CF stats' `details`. */
+  details: z.string().optional(),
 });
 export type Instance = z.infer<typeof Instance>;
 

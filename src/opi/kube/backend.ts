@@ -20,7 +20,8 @@ import { firstDifference } from "./compare.ts";
 import { EnvError } from "./env.ts";
 import { KubeApiError, KubeUnavailableError } from "./errors.ts";
 import { Informer } from "./informer.ts";
-import { crashBetween, instanceOf, podState } from "./instances.ts";
+import { InstanceEvents } from "./instance-events.ts";
+import { instanceOf, podState } from "./instances.ts";
 import { ANNOTATION, LABEL, SOURCE } from "./keys.ts";
 import { KeyedRunner } from "./keyed-runner.ts";
 import {
@@ -117,11 +118,10 @@ export class KubeBackend implements OpiBackend {
   private readonly ingressesByPg = new Map<string, Set<string>>();
   private readonly jobByTask = new Map<string, string>();
   private readonly podByTask = new Map<string, string>();
-  private readonly schedulingByPod = new Map<string, string>();
   private readonly finishedTasks = new Map<string, TaskStatus>();
   private readonly reportedTasks = new Set<string>();
   private readonly cleanupTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly lastStates = new Map<string, string>();
+  private readonly instanceEvents: InstanceEvents;
   private readonly listeners = new Set<(e: OpiEvent) => void>();
   private readonly now: () => number;
   private started = false;
@@ -133,6 +133,7 @@ export class KubeBackend implements OpiBackend {
     this.log = o.logger.child({ part: "opi-kube" });
     this.build = o.build;
     this.now = o.now ?? Date.now;
+    this.instanceEvents = new InstanceEvents((e) => this.emit(e), this.now);
     const common = { client: o.client, logger: this.log, backoffMs: o.backoffMs };
     const app = `${LABEL.sourceType}=${SOURCE.app}`;
     this.sts = new Informer<StsRecord>({ ...common, kind: "statefulsets", labelSelector: app, project: (obj) => this.projectSts(obj) });
@@ -239,7 +240,7 @@ export class KubeBackend implements OpiBackend {
         }
         this.runner.enqueue(rec.processGuid);
       }
-      if (old && old.replicas > rec.replicas) for (let i = rec.replicas; i < old.replicas; i++) this.lastStates.delete(`${rec.name}-${i}`);
+      if (old && old.replicas > rec.replicas) for (let i = rec.replicas; i < old.replicas; i++) this.instanceEvents.forget(`${rec.name}-${i}`);
     });
     const indexService = (byPg: Map<string, Set<string>>, byHost: Map<string, Set<string>> | undefined) => (type: string, rec: ServiceRecord, old: ServiceRecord | undefined) => {
       if (old) {
@@ -255,10 +256,7 @@ export class KubeBackend implements OpiBackend {
     this.services.on(indexService(this.servicesByPg, this.servicesByHost));
     this.ingresses?.on(indexService(this.ingressesByPg, undefined));
     this.pdbs.on((_type, rec) => this.nudge(rec.processGuid));
-    this.events.on((type, rec) => {
-      if (type === "deleted") return;
-      this.schedulingByPod.set(rec.podName, rec.message);
-    });
+    this.events.on((type, rec) => this.instanceEvents.onSchedulingEvent(type, rec));
     this.pods.on((type, rec, old) => this.onPod(type, rec, old));
     this.jobs.on((type, rec, old) => this.onJob(type, rec, old));
     for (const inf of this.informers()) {
@@ -308,32 +306,7 @@ export class KubeBackend implements OpiBackend {
       } else this.podByTask.set(rec.taskGuid, rec.name);
       return;
     }
-    if (!rec.processGuid || rec.index < 0) return;
-    if (type === "deleted") {
-      this.lastStates.delete(rec.name);
-      this.schedulingByPod.delete(rec.name);
-      return;
-    }
-    const crash = crashBetween(old, rec);
-    if (crash) {
-      this.emit({
-        type: "crash",
-        process_guid: rec.processGuid,
-        instance: rec.uid,
-        index: rec.index,
-        reason: crash.reason,
-        exit_status: crash.exit_status,
-        exit_description: crash.exit_description,
-        crash_count: crash.crash_count,
-        crash_timestamp: crash.at * 1e9,
-      });
-    }
-    const { state, reason } = podState(rec);
-    const key = `${rec.uid}:${state}`;
-    if (this.lastStates.get(rec.name) !== key) {
-      this.lastStates.set(rec.name, key);
-      this.emit({ type: "instance_state", process_guid: rec.processGuid, index: rec.index, state, reason: state === "UNCLAIMED" ? this.schedulingByPod.get(rec.name) || reason : reason, at: this.now() });
-    }
+    this.instanceEvents.onPod(type, rec, old);
   }
 
   // ---- tasks: status from Jobs ----------------------------------------------------
@@ -678,7 +651,7 @@ export class KubeBackend implements OpiBackend {
       this.sts.forget(rec.name);
       this.stsByPg.delete(pg);
       this.stopping.add(pg);
-      for (let i = 0; i < rec.replicas; i++) this.lastStates.delete(`${rec.name}-${i}`);
+      for (let i = 0; i < rec.replicas; i++) this.instanceEvents.forget(`${rec.name}-${i}`);
     });
   }
 
@@ -696,7 +669,8 @@ export class KubeBackend implements OpiBackend {
     const name = rec?.name ?? stsName(d.template);
     const port = d.template.ports[0] ?? 8080;
     const out: Instance[] = [];
-    for (let i = 0; i < d.instances; i++) out.push(instanceOf(i, this.pods.get(`${name}-${i}`), port, (pod) => this.schedulingByPod.get(pod) ?? "", this.now));
+    const ev = this.instanceEvents;
+    for (let i = 0; i < d.instances; i++) out.push(instanceOf(i, this.pods.get(`${name}-${i}`), port, (pod) => ev.schedulingMessage(pod), this.now, (pod) => ev.pullMessage(pod)));
     return out;
   }
 

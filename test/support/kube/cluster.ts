@@ -349,14 +349,38 @@ export class ClusterSim {
     this.event(ns, next, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${next.spec.nodeName}`, "default-scheduler");
   }
 
+  /**
+   * The kubelet cannot get the image: as pkg/kubelet/images/image_manager.go
+   * reports it. A reference that does not parse is InvalidImageName (never
+   * retried); a failed pull is ErrImagePull with containerd's error, a
+   * "Failed" Warning event, then ImagePullBackOff ("Back-off pulling image")
+   * with a "BackOff" event while the kubelet waits to retry.
+   */
   imagePullError(ns: string, name: string, message?: string): void {
-    this.update(ns, name, (p) => {
-      const image = p.spec.containers?.[0]?.image;
-      p.status.phase = "Pending";
-      p.status.containerStatuses = [
-        { name: this.containerName(p), image, imageID: "", ready: false, restartCount: 0, started: false, state: { waiting: { reason: "ErrImagePull", message: message ?? `failed to pull and unpack image "${image}": not found` } }, lastState: {} },
-      ];
-    });
+    const pod = this.store.get(POD, ns, name);
+    const image = String(pod?.spec?.containers?.[0]?.image ?? "");
+    // docker/distribution's reference grammar: lower-case repository, optional tag or digest.
+    const valid = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(image);
+    const waiting = (reason: string, msg: string) =>
+      this.update(ns, name, (p) => {
+        p.status.phase = "Pending";
+        p.status.containerStatuses = [{ name: this.containerName(p), image, imageID: "", ready: false, restartCount: 0, started: false, state: { waiting: { reason, message: msg } }, lastState: {} }];
+      });
+    if (!valid) {
+      const msg = `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format`;
+      const p = waiting("InvalidImageName", msg);
+      if (p) this.event(ns, p, "Warning", "InspectFailed", msg, "kubelet");
+      return;
+    }
+    const pullMsg = `rpc error: code = Unknown desc = failed to pull and unpack image "${image}": ${message ?? "not found"}`;
+    const p = waiting("ErrImagePull", pullMsg);
+    if (!p) return;
+    this.event(ns, p, "Warning", "Failed", `Failed to pull image "${image}": ${pullMsg}`, "kubelet");
+    const t = setTimeout(() => {
+      const again = waiting("ImagePullBackOff", `Back-off pulling image "${image}"`);
+      if (again) this.event(ns, again, "Normal", "BackOff", `Back-off pulling image "${image}"`, "kubelet");
+    }, 30);
+    t.unref?.();
   }
 
   /** Container started; ready unless told otherwise (readiness probe failing). */
@@ -386,10 +410,17 @@ export class ClusterSim {
 
   /** The container exits non-zero and is restarted with back-off (CrashLoopBackOff). */
   crash(ns: string, name: string, opts: { exitCode?: number; reason?: string; backoff?: boolean } = {}): void {
+    const before = this.store.get(POD, ns, name)?.status?.containerStatuses?.[0] ?? {};
+    const exitCode = opts.exitCode ?? 1;
+    const terminated = { exitCode, reason: opts.reason ?? (exitCode === 137 ? "OOMKilled" : "Error"), startedAt: before.state?.running?.startedAt ?? now(), finishedAt: now(), containerID: "containerd://0" };
+    // A kubelet's status sync usually sees the dead container first (state.terminated, same
+    // restartCount), then the restart (restartCount + 1, lastState.terminated): one crash, two updates.
     this.update(ns, name, (p) => {
-      const prev = p.status.containerStatuses?.[0] ?? {};
-      const exitCode = opts.exitCode ?? 1;
-      const terminated = { exitCode, reason: opts.reason ?? (exitCode === 137 ? "OOMKilled" : "Error"), startedAt: prev.state?.running?.startedAt ?? now(), finishedAt: now(), containerID: "containerd://0" };
+      p.status.conditions = (p.status.conditions ?? []).map((c: Obj) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", lastTransitionTime: now() } : c));
+      p.status.containerStatuses = [{ ...before, name: this.containerName(p), ready: false, started: false, restartCount: before.restartCount ?? 0, state: { terminated } }];
+    });
+    this.update(ns, name, (p) => {
+      const prev = before;
       p.status.phase = "Running";
       p.status.conditions = (p.status.conditions ?? []).map((c: Obj) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", lastTransitionTime: now() } : c));
       p.status.containerStatuses = [
