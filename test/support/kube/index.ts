@@ -88,7 +88,7 @@ export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<Kub
     token,
     user: opts.user ?? "system:serviceaccount:eirini:eirini",
     podEndpoint: (pod) => endpoints.get(pod.metadata.name) ?? null,
-    podLogs: (ns, name, follow, signal) => sim.logStream(ns, name, follow, signal),
+    podLogs: (ns, name, q, signal) => sim.logStream(ns, name, q, signal),
     onDelete: (_resource, ns, obj, propagation) => sim.collect(ns, obj, propagation),
   });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handle, ...(opts.tls ? { tls: opts.tls } : {}) });

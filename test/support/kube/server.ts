@@ -1,5 +1,6 @@
 import { applyDefaults } from "./defaults.ts";
 import { dropOmitted } from "./omitempty.ts";
+import type { LogQuery } from "./pod-logs.ts";
 import type { Faults, RequestCounter } from "./faults.ts";
 import type { ObjectStore, Obj, Watcher } from "./object-store.ts";
 import { jsonPatch, mergePatch } from "./patch.ts";
@@ -24,7 +25,7 @@ export interface ServerDeps {
   /** Where the service proxy sends a request for a pod (null: no endpoint). */
   podEndpoint(pod: Obj, port: number | string): string | null;
   /** Log text of a pod's container, and whether more may follow. */
-  podLogs(ns: string, name: string, follow: boolean, signal: AbortSignal): ReadableStream<Uint8Array> | null;
+  podLogs(ns: string, name: string, q: LogQuery, signal: AbortSignal): ReadableStream<Uint8Array> | null;
   /** Called with (resource, namespace, deleted object, propagation) after a delete. */
   onDelete(resource: string, ns: string, obj: Obj, propagation: string): void;
 }
@@ -352,8 +353,14 @@ export function createHandler(d: ServerDeps): (req: Request) => Promise<Response
       if (r.sub === "proxy" && r.info.resource === "services") return await proxy(req, r);
       if (r.sub === "log" && r.info.resource === "pods") {
         d.store.mustGet(r.info, r.namespace!, r.name!);
-        const follow = url.searchParams.get("follow") === "true";
-        const s = d.podLogs(r.namespace!, r.name!, follow, req.signal);
+        const q = url.searchParams;
+        const tail = q.get("tailLines");
+        const s = d.podLogs(
+          r.namespace!,
+          r.name!,
+          { follow: q.get("follow") === "true", timestamps: q.get("timestamps") === "true", previous: q.get("previous") === "true", sinceTime: q.get("sinceTime") ?? undefined, tailLines: tail ? Number(tail) : undefined },
+          req.signal,
+        );
         if (!s) throw badRequest(`container in pod "${r.name}" is waiting to start: ContainerCreating`);
         return new Response(s, { headers: { "content-type": "text/plain" } });
       }
