@@ -41,6 +41,8 @@ export function createNetns(): Netns | { skip: string } {
     ["-n", name, "addr", "add", `${podIp}/30`, "dev", peer],
     ["-n", name, "link", "set", peer, "up"],
     ["-n", name, "link", "set", "lo", "up"],
+    // Everything else through the host: other test namespaces' host-side addresses are this host's.
+    ["-n", name, "route", "add", "default", "via", hostIp],
   ];
   const remove = () => {
     ip(["link", "del", host]);

@@ -81,6 +81,8 @@ export async function createKubeBackendPart(
     applianceUrl: () => k.publicUrl ?? ctx.baseUrl(),
     image: (s) => k.stagingImage.replaceAll("{stack}", s || stack),
     workRoot: join(ctx.store.dataDir, "staging", "kube"),
+    // A stack image in the embedded registry needs the same pull secret as droplet images.
+    imagePullSecret: (image) => (registry && image.startsWith(`${k.registryAddress}/`) ? k.pullSecret : undefined),
     logger: ctx.logger,
     gzipLevel: 1,
   });

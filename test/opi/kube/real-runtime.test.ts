@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { FIXTURES } from "../../support/cf-cli.ts";
+import { pushed, RUNTIME_NS, startRuntimeSession, type RuntimeSession } from "../../support/kube/runtime-session.ts";
+import { waitFor } from "../../support/poll.ts";
+import { cleanupTempDirs } from "../../support/tmp.ts";
+
+/**
+ * `cf push --backend kube` where every pod our backend asks for is run by
+ * the real runtime: containerd pulls the stack and droplet images from the
+ * embedded registry with the generated pull secret, runc runs them as uid
+ * 2000 with a root-owned 0777 emptyDir, each pod in its own network
+ * namespace. The staging pod unpacks the input, runs the buildpack and
+ * uploads the droplet; the app pod answers HTTP 200, directly and through
+ * the router; its output reaches `cf logs`; stopping it ends PID 1 by
+ * SIGTERM within 5 s.
+ */
+let s: RuntimeSession | undefined;
+
+let skip = "";
+
+beforeAll(async () => {
+  const r = await startRuntimeSession();
+  if ("skip" in r) {
+    skip = r.skip;
+    console.log(`skip real-runtime pods: ${r.skip}`);
+    return;
+  }
+  s = r;
+}, 300_000);
+
+afterAll(async () => {
+  await s?.stop();
+  cleanupTempDirs();
+}, 120_000);
+
+describe("pods run by containerd and runc", () => {
+  test("push: the staging pod builds the droplet, the app pod answers 200, logs reach cf logs, stop takes SIGTERM", async () => {
+    if (skip) return;
+    const k = s!;
+    const push = await k.cf(["push", "node-hello", "-p", `${FIXTURES}/node-hello`, "-m", "256M"], { timeoutMs: 240_000 });
+    if (!pushed(push)) console.error(push.out, "\nkubelet failures:", k.kubelet.failures, "\nappliance:", k.eirini.stderr().slice(-4000));
+    expect(pushed(push)).toBe(true);
+
+    // The staging pod really ran: its output came from the containers' buildpack run.
+    const staging = [...k.kubelet.pods.values()].find((p) => p.name.startsWith("node-hello-stage-"));
+    expect(staging).toBeDefined();
+    expect(await staging!.pod.exited).toBe(0);
+    expect(staging!.pod.output()).toContain("O -----> Node.js");
+
+    // The app pod: image pulled with the pull secret, run as 2000, answering on its pod IP and through the router.
+    const app = await waitFor(() => [...k.kubelet.pods.values()].find((p) => !p.termination && p.pod.output().includes("node-hello instance 0 listening")), { what: "app container", timeoutMs: 30_000 });
+    const direct = await fetch(`http://${app.netns.podIp}:8080/hello`);
+    expect(direct.status).toBe(200);
+    expect(await direct.json()).toMatchObject({ message: "hello from node-hello", index: "0", app: "node-hello" });
+    const routed = await waitFor(async () => {
+      const r = await k.route("node-hello", "/via-router");
+      return r.status === 200 ? r : null;
+    }, { what: "200 through the router", timeoutMs: 30_000 });
+    expect(await routed.json()).toMatchObject({ path: "/via-router" });
+    const sts = k.kube.list("statefulsets", RUNTIME_NS)[0]!;
+    expect(sts.spec.template.spec.imagePullSecrets).toEqual([{ name: "eirini-registry" }]);
+
+    // App output, followed from the pod log into log-cache.
+    const logs = await waitFor(async () => {
+      const r = await k.cf(["logs", "node-hello", "--recent"]);
+      return /\[APP\/PROC\/WEB\/0\]\s+OUT node-hello instance 0 listening on 8080/.test(r.out) ? r : null;
+    }, { what: "app line in cf logs --recent", timeoutMs: 20_000 });
+    expect(logs.out.match(/Staging failed/g) ?? []).toEqual([]);
+
+    // cf stop deletes the StatefulSet; the pod gets SIGTERM; PID 1 (the shell init) forwards it to node.
+    await k.ok(["stop", "node-hello"]);
+    const term = await waitFor(() => (app.termination?.exitedAt ? app.termination : null), { what: "container gone after SIGTERM", timeoutMs: 30_000 });
+    expect(term.exitCode).toBe(143);
+    expect(term.exitedAt! - term.signalledAt).toBeLessThan(5_000);
+  }, 300_000);
+});
