@@ -10,6 +10,11 @@
  *    caches (emulator in its own process), beside client-node's stock
  *    informer caching whole objects. Target <= 300 MB.
  *
+ * 4. the shipped appliance converging 200 LRPs started through the CF API
+ *    (converge-appliance.ts), and push -> first 200 with pods run by
+ *    containerd + runc (push-runtime.ts, needs root), each run as its own
+ *    process after the above.
+ *
  * Usage: bun scripts/bench/kube/index.ts [lrps=1000] [memLrps=10000]
  */
 import * as k8s from "@kubernetes/client-node";
@@ -152,4 +157,11 @@ printTable(`Informer caches: ${seeded.statefulsets} StatefulSets, ${seeded.pods}
   ["eirini kube backend (6 informers, projections)", fmt(ours.before), fmt(ours.after), fmt(ours.syncMs, 0), JSON.stringify(ours.counts)],
 ]);
 console.log(`\ntarget: <= 300 MB with ${MEM_LRPS} LRPs / ${seeded.pods} pods: ${ours.after <= 300 ? "met" : "NOT met"} (${fmt(ours.after)} MB)`);
-process.exit(0);
+
+// ---- 4: the whole appliance (shipped binary) and the real runtime --------------------------------
+let failed = 0;
+for (const script of ["converge-appliance.ts", "push-runtime.ts"]) {
+  const p = Bun.spawn([process.execPath, join(here, script)], { stdout: "inherit", stderr: "inherit", env: process.env });
+  if ((await p.exited) !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

@@ -37,6 +37,8 @@ export interface RuntimeSession {
   eirini: RunningEirini;
   cf(args: string[], opts?: { cwd?: string; timeoutMs?: number }): Promise<CfResult>;
   ok(args: string[], opts?: { cwd?: string; timeoutMs?: number }): Promise<CfResult>;
+  /** The eirini CLI (the compiled binary), logged in as admin. */
+  eiriniCli(args: string[], opts?: { timeoutMs?: number }): Promise<CfResult>;
   /** A request through the appliance's router for `<host>.apps.localhost`. */
   route(host: string, path?: string): Promise<Response>;
   stop(): Promise<void>;
@@ -150,7 +152,18 @@ export async function startRuntimeSession(opts: { stack?: string } = {}): Promis
     await ok(["api", url, "--skip-ssl-validation"]);
     await ok(["auth", "admin", password]);
     await ok(["target", "-o", "eirini", "-s", "dev"]);
+    const clientEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cfHome, EIRINI_CLIENT_CONFIG: join(cfHome, "eirini-client.json") };
+    const eiriniCli: RuntimeSession["eiriniCli"] = async (args, o = {}) => {
+      const proc = Bun.spawn([compiledEirini(), ...args], { env: clientEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const timer = setTimeout(() => proc.kill("SIGKILL"), o.timeoutMs ?? 180_000);
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      clearTimeout(timer);
+      return { code, stdout, stderr, out: stdout + stderr };
+    };
+    const login = await eiriniCli(["login", "--api", url, "-p", password]);
+    if (login.code !== 0) throw new Error(`eirini login failed: ${login.out}`);
     return {
+      eiriniCli,
       url,
       hostIp,
       kube,
