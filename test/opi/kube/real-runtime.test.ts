@@ -67,6 +67,15 @@ describe("pods run by containerd and runc", () => {
     }, { what: "app line in cf logs --recent", timeoutMs: 20_000 });
     expect(logs.out.match(/Staging failed/g) ?? []).toEqual([]);
 
+    // A task: its Job's pod runs the droplet with the task launcher; its output is APP/TASK/<name>/0.
+    await k.ok(["run-task", "node-hello", "--command", "echo task says $CF_INSTANCE_INDEX", "--name", "hello-task"]);
+    const taskLogs = await waitFor(async () => {
+      const r = await k.cf(["logs", "node-hello", "--recent"]);
+      return /\[APP\/TASK\/hello-task\/0\]\s+OUT task says 0/.test(r.out) ? r : null;
+    }, { what: "task line in cf logs --recent", timeoutMs: 60_000 });
+    expect(taskLogs.out).toContain("hello-task");
+    await waitFor(async () => /hello-task\s+SUCCEEDED/.test((await k.cf(["tasks", "node-hello"])).out), { what: "task SUCCEEDED", timeoutMs: 30_000 });
+
     // cf stop deletes the StatefulSet; the pod gets SIGTERM; PID 1 (the shell init) forwards it to node.
     await k.ok(["stop", "node-hello"]);
     const term = await waitFor(() => (app.termination?.exitedAt ? app.termination : null), { what: "container gone after SIGTERM", timeoutMs: 30_000 });
