@@ -68,7 +68,12 @@ describe("pods run by containerd and runc", () => {
     expect(logs.out.match(/Staging failed/g) ?? []).toEqual([]);
 
     // A task: its Job's pod runs the droplet with the task launcher; its output is APP/TASK/<name>/0.
+    const streaming = k.cfStream(["logs", "node-hello"]);
+    await waitFor(() => /Retrieving logs/.test(streaming.output()), { what: "cf logs streaming", timeoutMs: 20_000 });
     await k.ok(["run-task", "node-hello", "--command", "echo task says $CF_INSTANCE_INDEX", "--name", "hello-task"]);
+    // Streamed as it happens (cf logs), and kept for later (--recent).
+    await waitFor(() => /\[APP\/TASK\/hello-task\/0\]\s+OUT task says 0/.test(streaming.output()), { what: "task line streamed by cf logs", timeoutMs: 60_000 });
+    await streaming.stop();
     const taskLogs = await waitFor(async () => {
       const r = await k.cf(["logs", "node-hello", "--recent"]);
       return /\[APP\/TASK\/hello-task\/0\]\s+OUT task says 0/.test(r.out) ? r : null;

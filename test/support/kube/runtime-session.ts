@@ -37,6 +37,8 @@ export interface RuntimeSession {
   eirini: RunningEirini;
   cf(args: string[], opts?: { cwd?: string; timeoutMs?: number }): Promise<CfResult>;
   ok(args: string[], opts?: { cwd?: string; timeoutMs?: number }): Promise<CfResult>;
+  /** A long-running cf command (`cf logs APP`): its output so far, and a way to end it. */
+  cfStream(args: string[]): { output(): string; stop(): Promise<void> };
   /** The eirini CLI (the compiled binary), logged in as admin. */
   eiriniCli(args: string[], opts?: { timeoutMs?: number }): Promise<CfResult>;
   /** A request through the appliance's router for `<host>.apps.localhost`. */
@@ -144,6 +146,29 @@ export async function startRuntimeSession(opts: { stack?: string } = {}): Promis
       clearTimeout(timer);
       return { code, stdout, stderr, out: stdout + stderr };
     };
+    const cfStream: RuntimeSession["cfStream"] = (args) => {
+      const proc = Bun.spawn([CF7_BIN, ...args], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cfHome, CF_HOME: cfHome, CF_COLOR: "false", CF_PLUGIN_HOME: cfHome, LANG: "en_US.UTF-8" },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      let out = "";
+      const pump = async (st: ReadableStream<Uint8Array>) => {
+        const dec = new TextDecoder();
+        for await (const c of st) out += dec.decode(c, { stream: true });
+      };
+      const pumped = Promise.all([pump(proc.stdout), pump(proc.stderr)]);
+      return {
+        output: () => out,
+        async stop() {
+          proc.kill("SIGINT");
+          await Promise.race([proc.exited, Bun.sleep(3_000)]);
+          if (proc.exitCode === null) proc.kill("SIGKILL");
+          await pumped.catch(() => {});
+        },
+      };
+    };
     const ok: RuntimeSession["ok"] = async (args, o) => {
       const r = await cf(args, o);
       if (r.code !== 0) throw new Error(`cf ${args.join(" ")} exited ${r.code}:\n${r.out}`);
@@ -172,6 +197,7 @@ export async function startRuntimeSession(opts: { stack?: string } = {}): Promis
       eirini,
       cf,
       ok,
+      cfStream,
       route: (host, path = "/") => fetch(`${url}${path}`, { headers: { host: `${host}.apps.localhost` } }),
       stop: cleanup,
     };
