@@ -147,8 +147,10 @@ proc.kill("SIGTERM");
 await proc.exited;
 
 // ---- the same appliance from sources in plain bun: RSS before/after a forced full GC ------------
-const runnerData = join(dir, "data"); // the same data: it adopts the same 200 LRPs
-const runner = Bun.spawn([process.execPath, join(import.meta.dir, "appliance-runner.ts"), configFile, runnerData, String(await freePort())], { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, EIRINI_ADMIN_PASSWORD: PASSWORD } });
+const runnerData = join(dir, "data"); // the same data: a restart that adopts the same LRPs
+kube.counter.reset();
+// Same port: the same appliance URL (cf_api in every pod's VCAP_APPLICATION), as a restart keeps it.
+const runner = Bun.spawn([process.execPath, join(import.meta.dir, "appliance-runner.ts"), configFile, runnerData, String(port)], { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: { ...process.env, EIRINI_ADMIN_PASSWORD: PASSWORD } });
 const lines = runner.stdout.getReader();
 const readLine = async () => {
   let buf = "";
@@ -161,6 +163,8 @@ const readLine = async () => {
 };
 await readLine();
 await Bun.sleep(3_000); // adopt and settle
+const restartWrites = kube.counter.writes();
+const restartRequests = kube.counter.snapshot();
 runner.stdin.write("rss\n");
 await runner.stdin.flush();
 const gc = (await readLine()) as { rss: number; rssAfterGc: number };
@@ -182,12 +186,14 @@ printTable("Steady state (3 rounds: watch expiry + relist, 50 pod status changes
   ["Kubernetes writes", steadyWrites, "0"],
   ["'differs from its desired state' log lines", driftLogs, "0"],
   ["requests by verb/resource", JSON.stringify(steady), ""],
+  [`appliance restart (same data) adopting ${N}: Kubernetes writes`, restartWrites, "0"],
+  ["restart: requests by verb/resource", JSON.stringify(restartRequests), ""],
 ]);
 printTable("Appliance RSS (MB)", ["process", "after converge", "steady", "after forced GC"], [
   ["shipped binary (no --smol)", fmt(rssConverged), fmt(rssSteady), "n/a (no hook in the binary)"],
   ["same sources, plain bun (no --smol), same data, adopted", "", fmt(gc.rss), fmt(gc.rssAfterGc)],
 ]);
-if (steadyWrites !== 0 || driftLogs !== 0) {
+if (steadyWrites !== 0 || driftLogs !== 0 || restartWrites !== 0) {
   console.log("steady state wrote or drifted: FAILED");
   process.exit(1);
 }
