@@ -88,3 +88,14 @@ describe("HEAD over a socket", () => {
     expect(head.headers.get("content-length")).toBe("2");
   });
 });
+
+describe("HEAD on the listings", () => {
+  test("tags/list and _catalog: the GET's length and type, no body", async () => {
+    for (const path of ["/v2/demo/x/tags/list", "/v2/_catalog"]) {
+      const { head, body } = await compare(path, h.adminAuth);
+      expect(head.status).toBe(200);
+      expect(Number(head.headers.get("content-length"))).toBe(body.byteLength);
+      expect(body.byteLength).toBeGreaterThan(0);
+    }
+  });
+});
