@@ -148,3 +148,29 @@ describe("steady state", () => {
     expect(lines.filter((l) => /differs from its desired state/.test(l))).toEqual([]);
   }, 30_000);
 });
+
+describe("pods/log as the kubelet serves it", () => {
+  test("timestamps, sinceTime, tailLines, previous; follow ends when the container terminates", async () => {
+    s = await kubeSetup({ start: false });
+    const k = s.kube;
+    k.sim.autoRun = false;
+    k.create("pods", NS, { metadata: { name: "logger-0" }, spec: { containers: [{ name: "opi", image: "x:1" }] }, status: { phase: "Pending" } });
+    k.sim.run(NS, "logger-0", true);
+    k.sim.appendLog(NS, "logger-0", "one\ntwo\n");
+    const get = async (q: string) => (await fetch(`${k.url}/api/v1/namespaces/${NS}/pods/logger-0/log?${q}`, { headers: { authorization: `Bearer ${k.token}` } })).text();
+    const stamped = (await get("timestamps=true")).trim().split("\n");
+    expect(stamped).toHaveLength(2);
+    expect(stamped[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z one$/);
+    expect(await get("tailLines=1")).toBe("two\n");
+    expect(await get(`sinceTime=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).toBe("");
+    // follow: streams what comes, ends when the container dies; the restarted container has a new log.
+    const res = await fetch(`${k.url}/api/v1/namespaces/${NS}/pods/logger-0/log?follow=true`, { headers: { authorization: `Bearer ${k.token}` } });
+    const text = res.text();
+    k.sim.appendLog(NS, "logger-0", "three\n");
+    k.sim.crash(NS, "logger-0", { exitCode: 1, backoff: false });
+    expect(await text).toBe("one\ntwo\nthree\n");
+    k.sim.appendLog(NS, "logger-0", "after restart\n");
+    expect(await get("")).toBe("after restart\n");
+    expect(await get("previous=true")).toBe("one\ntwo\nthree\n");
+  });
+});
