@@ -87,4 +87,36 @@ describe("pods run by containerd and runc", () => {
     expect(term.exitCode).toBe(143);
     expect(term.exitedAt! - term.signalledAt).toBeLessThan(5_000);
   }, 300_000);
+
+  test("an image containerd cannot pull: STARTING with containerd's own error in stats, no crash", async () => {
+    if (skip) return;
+    const k = s!;
+    const token = (await k.ok(["oauth-token"])).stdout.trim();
+    const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+      const res = await fetch(`${k.url}${path}`, { method, headers: { authorization: token, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    };
+    const space = (await api("GET", "/v3/spaces?names=dev")).resources[0].guid;
+    const app = await api("POST", "/v3/apps", { name: "unpullable", relationships: { space: { data: { guid: space } } }, lifecycle: { type: "docker", data: {} } });
+    const image = `${new URL(k.url).host}/nowhere/missing:1`;
+    const pkg = await api("POST", "/v3/packages", { type: "docker", data: { image }, relationships: { app: { data: { guid: app.guid } } } });
+    const build = await api("POST", "/v3/builds", { package: { guid: pkg.guid } });
+    const droplet = await waitFor(async () => (await api("GET", `/v3/builds/${build.guid}`)).droplet?.guid as string | undefined, { what: "docker droplet" });
+    await api("PATCH", `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: droplet } });
+    await api("POST", `/v3/apps/${app.guid}/actions/start`);
+    const web = (await api("GET", `/v3/apps/${app.guid}/processes`)).resources[0].guid;
+    const stat = await waitFor(async () => {
+      const st = (await api("GET", `/v3/processes/${web}/stats`)).resources[0];
+      return st.details ? st : null;
+    }, { what: "the pull failure in stats", timeoutMs: 60_000 });
+    expect(stat.state).toBe("STARTING");
+    // containerd's words (the registry refused an anonymous pull), carried through the pod status.
+    expect(stat.details).toMatch(/^(ErrImagePull|ImagePullBackOff): .*ctr images pull .*nowhere\/missing:1/);
+    expect(stat.details).toMatch(/401|unauthorized|authoriz/i);
+    const crashes = await api("GET", `/v3/audit_events?types=audit.app.process.crash&target_guids=${app.guid}`);
+    expect(crashes.resources).toEqual([]);
+    await api("POST", `/v3/apps/${app.guid}/actions/stop`);
+  }, 120_000);
 });
