@@ -1,6 +1,5 @@
 import type { Logger } from "../../log/index.ts";
 import {
-  normalizeHost,
   LRP as LRPSchema,
   LRPUpdate as LRPUpdateSchema,
   Task as TaskSchema,
@@ -19,11 +18,12 @@ import { EnvError } from "./env.ts";
 import { KubeApiError, KubeUnavailableError } from "./errors.ts";
 import { Informer } from "./informer.ts";
 import { InstanceEvents } from "./instance-events.ts";
-import { instanceOf, podState } from "./instances.ts";
+import { instanceOf } from "./instances.ts";
 import { LABEL, SOURCE } from "./keys.ts";
 import { KeyedRunner } from "./keyed-runner.ts";
 import { addTo, removeFrom } from "./multimap.ts";
 import { TaskJobs } from "./task-jobs.ts";
+import { RouteLookup } from "./route-lookup.ts";
 import { desiredFromRecord, projectStatefulSet } from "./sts-drift.ts";
 import { LrpWriter } from "./lrp-writes.ts";
 import {
@@ -106,6 +106,7 @@ export class KubeBackend implements OpiBackend {
   private readonly instanceEvents: InstanceEvents;
   private readonly tasks: TaskJobs;
   private readonly writer: LrpWriter;
+  private readonly routes: RouteLookup;
   private readonly listeners = new Set<(e: OpiEvent) => void>();
   private readonly now: () => number;
   private started = false;
@@ -129,6 +130,19 @@ export class KubeBackend implements OpiBackend {
     this.ingresses = o.build.ingressClass ? new Informer<ServiceRecord>({ ...common, kind: "ingresses", labelSelector: app, project: projectService }) : undefined;
     this.tasks = new TaskJobs({ client: o.client, jobs: this.jobs, pods: this.pods, logger: this.log, emit: (e) => this.emit(e), now: this.now, retentionMs: o.taskRetentionMs ?? 60_000, running: () => this.started });
     this.writer = new LrpWriter({ client: o.client, build: o.build, sts: this.sts, pdbs: this.pdbs, stsFor: (pg) => this.stsFor(pg) });
+    this.routes = new RouteLookup({
+      services: this.services,
+      pods: this.pods,
+      servicesByHost: this.servicesByHost,
+      routeAddress: o.routeAddress,
+      // Live: not being stopped, with a StatefulSet and a desired state (what knowsRoute always asked).
+      live: (pg) => {
+        if (this.stopping.has(pg)) return null;
+        const rec = this.stsFor(pg);
+        const d = rec ? this.current(pg) : null;
+        return rec && d ? { stsName: rec.name, instances: d.instances } : null;
+      },
+    });
     this.runner = new KeyedRunner({
       worker: (pg) => this.reconcile(pg),
       concurrency: o.concurrency ?? 32,
@@ -470,39 +484,17 @@ export class KubeBackend implements OpiBackend {
   }
 
   routeTargets(host: string): RouteTarget[] {
-    const out: RouteTarget[] = [];
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
-      const svc = this.services.get(svcName);
-      if (!svc || this.stopping.has(svc.processGuid)) continue;
-      const rec = this.stsFor(svc.processGuid);
-      const d = this.current(svc.processGuid);
-      if (!rec || !d) continue;
-      for (let i = 0; i < d.instances; i++) {
-        const pod = this.pods.get(`${rec.name}-${i}`);
-        if (!pod || pod.deleting || podState(pod).state !== "RUNNING" || !pod.ip) continue;
-        const address = this.o.routeAddress ? this.o.routeAddress({ processGuid: svc.processGuid, pod, port: svc.port, service: svc.name }) : `${pod.ip}:${svc.port}`;
-        if (address) out.push({ process_guid: svc.processGuid, index: i, address });
-      }
-    }
-    return out;
+    return this.routes.targets(host);
   }
 
   /** True when some live process has this route (the router's 503-vs-404 question). */
   knowsRoute(host: string): boolean {
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
-      const svc = this.services.get(svcName);
-      if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return true;
-    }
-    return false;
+    return this.routes.knows(host);
   }
 
   /** The route Service serving `host` (for the API server's service proxy). */
   serviceForHost(host: string): { name: string; port: number } | undefined {
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
-      const svc = this.services.get(svcName);
-      if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return { name: svc.name, port: svc.port };
-    }
-    return undefined;
+    return this.routes.service(host);
   }
 
   /** Processes waiting for a retry after a failed convergence. */
