@@ -34,7 +34,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe("pods run by containerd and runc", () => {
-  test("push: the staging pod builds the droplet, the app pod answers 200, logs reach cf logs, stop takes SIGTERM", async () => {
+  test("push: the staging pod builds the droplet, the app pod answers 200, logs reach cf logs, scale-down and stop take SIGTERM", async () => {
     if (skip) return;
     const k = s!;
     const push = await k.cf(["push", "node-hello", "-p", `${FIXTURES}/node-hello`, "-m", "256M"], { timeoutMs: 240_000 });
@@ -80,6 +80,15 @@ describe("pods run by containerd and runc", () => {
     }, { what: "task line in cf logs --recent", timeoutMs: 60_000 });
     expect(taskLogs.out).toContain("hello-task");
     await waitFor(async () => /hello-task\s+SUCCEEDED/.test((await k.cf(["tasks", "node-hello"])).out), { what: "task SUCCEEDED", timeoutMs: 30_000 });
+
+    // Scale to 2 and back to 1: the second pod is deleted and its PID 1 ends by SIGTERM within 5 s too.
+    const guid = (await k.ok(["app", "node-hello", "--guid"])).stdout.trim();
+    await k.ok(["curl", "-X", "POST", `/v3/apps/${guid}/processes/web/actions/scale`, "-d", JSON.stringify({ instances: 2 })]);
+    const second = await waitFor(() => [...k.kubelet.pods.values()].find((p) => !p.termination && p.pod.output().includes("node-hello instance 1 listening")), { what: "instance 1", timeoutMs: 60_000 });
+    await k.ok(["curl", "-X", "POST", `/v3/apps/${guid}/processes/web/actions/scale`, "-d", JSON.stringify({ instances: 1 })]);
+    const down = await waitFor(() => (second.termination?.exitedAt ? second.termination : null), { what: "instance 1 gone after scale-down", timeoutMs: 30_000 });
+    expect(down.exitCode).toBe(143);
+    expect(down.exitedAt! - down.signalledAt).toBeLessThan(5_000);
 
     // cf stop deletes the StatefulSet; the pod gets SIGTERM; PID 1 (the shell init) forwards it to node.
     await k.ok(["stop", "node-hello"]);
