@@ -231,7 +231,7 @@ export async function processStats(deps: CcDeps, p: ProcessRow) {
     return {
       ...base(index),
       state,
-      details: i.placement_error || (state === "CRASHED" ? i.crash_reason || null : null),
+      details: i.placement_error || i.details || (state === "CRASHED" ? i.crash_reason || null : null),
       host: i.host,
       uptime: state === "RUNNING" ? Math.max(0, nowSec - i.since) : 0,
       instance_guid: i.instance_guid,
