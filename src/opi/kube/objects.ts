@@ -58,6 +58,11 @@ function quantities(memoryMb: number, diskMb: number, weight: number): Obj {
 
 const containerSecurity = { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 2000, runAsGroup: 2000, capabilities: { drop: ["ALL"] } };
 
+/** The pod annotation carrying CF's log rate limit, when there is one (app-logs.ts enforces it). */
+function logRateAnnotation(limit: number | undefined): Record<string, string> {
+  return limit !== undefined && limit >= 0 ? { [ANNOTATION.logRateLimit]: String(limit) } : {};
+}
+
 /** A probe action for a check (`process` has none: the kubelet's own "container is running"). */
 function probeAction(type: LRP["health_check_type"], path: string, port: number): Obj | undefined {
   if (type === "http") return { httpGet: { path: path || "/", port, scheme: "HTTP" } };
@@ -187,7 +192,7 @@ export function buildStatefulSet(o: BuildOptions, d: DesiredLRP): Obj {
       template: {
         metadata: {
           labels,
-          annotations: { [ANNOTATION.processGuid]: lrp.process_guid, [ANNOTATION.appName]: lrp.app_name, [ANNOTATION.spaceName]: lrp.space_name },
+          annotations: { [ANNOTATION.processGuid]: lrp.process_guid, [ANNOTATION.appName]: lrp.app_name, [ANNOTATION.spaceName]: lrp.space_name, ...logRateAnnotation(lrp.log_rate_limit_bytes_per_second) },
         },
         spec: {
           automountServiceAccountToken: false,
@@ -281,7 +286,7 @@ export function buildTaskJob(o: BuildOptions, task: Task, ttlSeconds: number): O
     [LABEL.sourceType]: SOURCE.task,
     [LABEL.managedBy]: MANAGED_BY,
   };
-  const annotations = { [ANNOTATION.taskGuid]: task.guid, [ANNOTATION.taskName]: task.name, [ANNOTATION.appName]: task.app_name, [ANNOTATION.appGuid]: task.app_guid, [ANNOTATION.spaceName]: task.space_name };
+  const annotations = { [ANNOTATION.taskGuid]: task.guid, [ANNOTATION.taskName]: task.name, [ANNOTATION.appName]: task.app_name, [ANNOTATION.appGuid]: task.app_guid, [ANNOTATION.spaceName]: task.space_name, ...logRateAnnotation(task.log_rate_limit_bytes_per_second) };
   const usesRegistry = task.lifecycle !== undefined && "buildpack_lifecycle" in task.lifecycle;
   return {
     apiVersion: "batch/v1",

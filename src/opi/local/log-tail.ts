@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs";
 import type { LogSink } from "../../model/index.ts";
-import type { LogRateLimiter } from "./log-rate.ts";
+import type { LogRateLimiter } from "../log-rate.ts";
 
 /**
  * Follows a process's stdout/stderr FILES (not pipes, so an instance keeps

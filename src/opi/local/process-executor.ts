@@ -15,7 +15,7 @@ import {
 } from "./executor.ts";
 import type { InstanceUsage } from "../../model/index.ts";
 import { LogTail } from "./log-tail.ts";
-import { logRateLimiter } from "./log-rate.ts";
+import { logRateLimiter } from "../log-rate.ts";
 import { CLOCK_TICKS, groupUsage, listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
 import { treeBytes } from "./disk-usage.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import type { LRP, LRPInput, OpiEvent } from "../../../src/model/index.ts";
 import { FakeExecutor, ManualClock } from "../../../src/opi/local/index.ts";
-import { LogRateLimiter } from "../../../src/opi/local/log-rate.ts";
+import { LogRateLimiter } from "../../../src/opi/log-rate.ts";
 import { HTTP_START, putDroplet } from "../../support/droplet.ts";
 import { waitFor } from "../../support/poll.ts";
 import { cleanupTempDirs } from "../../support/tmp.ts";
