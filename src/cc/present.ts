@@ -56,7 +56,7 @@ export function pkg(b: string, p: PackageRow) {
     : { checksum: { type: "sha256", value: p.blob_digest ? p.blob_digest.slice(7) : null }, error: p.error };
   return {
     guid: p.guid, created_at: ts(p.created_at), updated_at: ts(p.updated_at), type: p.type, state: p.state, data,
-    relationships: { app: rel(p.app_guid) }, metadata: meta(),
+    relationships: { app: rel(p.app_guid) }, metadata: meta(p),
     links: {
       self: { href: self }, app: { href: `${b}/v3/apps/${p.app_guid}` },
       ...(p.type === "bits" ? { upload: { href: `${self}/upload`, method: "POST" }, download: { href: `${self}/download`, method: "GET" } } : {}),
@@ -71,7 +71,7 @@ export function build(b: string, r: BuildRow) {
     lifecycle: r.lifecycle_type === "docker" ? { type: "docker", data: {} } : { type: "buildpack", data: { buildpacks: JSON.parse(r.buildpacks) as string[], stack: r.stack } },
     package: { guid: r.package_guid }, droplet: r.droplet_guid ? { guid: r.droplet_guid } : null,
     created_by: { guid: r.created_by_guid, name: r.created_by_name, email: r.created_by_name },
-    relationships: { app: rel(r.app_guid) }, metadata: meta(),
+    relationships: { app: rel(r.app_guid) }, metadata: meta(r),
     links: { self: { href: `${b}/v3/builds/${r.guid}` }, app: { href: `${b}/v3/apps/${r.app_guid}` }, ...(r.droplet_guid ? { droplet: { href: `${b}/v3/droplets/${r.droplet_guid}` } } : {}) },
   };
 }

@@ -11,7 +11,7 @@ export interface AppRow extends MetadataColumns {
   /** 1 when the app's `ssh` feature is on (migration 0012). */
   enable_ssh: number;
 }
-export interface PackageRow {
+export interface PackageRow extends MetadataColumns {
   guid: string; app_guid: string; type: "bits" | "docker"; state: string; blob_digest: string | null; docker_image: string | null;
   error: string | null; created_at: string; updated_at: string;
 }
@@ -20,7 +20,7 @@ export interface DropletRow {
   hash: string | null; docker_image: string | null; stack: string; detected_buildpack: string; buildpack_name: string;
   start_command: string; process_types: string; created_at: string; updated_at: string;
 }
-export interface BuildRow {
+export interface BuildRow extends MetadataColumns {
   guid: string; app_guid: string; package_guid: string; state: string; error: string | null; droplet_guid: string | null;
   lifecycle_type: string; buildpacks: string; stack: string; staging_memory_in_mb: number; staging_disk_in_mb: number;
   created_by_guid: string; created_by_name: string; created_at: string; updated_at: string;

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { stringify as toYaml } from "yaml";
 import type { z } from "zod";
+import { appSchemas } from "../../src/cc/apps.ts";
+import { buildSchemas } from "../../src/cc/builds.ts";
 import { manifestSchemas } from "../../src/cc/manifest.ts";
+import { packageSchemas } from "../../src/cc/packages.ts";
 import { processSchemas } from "../../src/cc/processes.ts";
 import { routeSchemas } from "../../src/cc/routes.ts";
 import { taskSchemas } from "../../src/cc/tasks.ts";
@@ -78,6 +81,7 @@ let web: { guid: string };
 let worker: { guid: string };
 let olderDroplet: string;
 let domainGuid: string;
+let dockerApp: string;
 const desiredTasks: Task[] = [];
 let n = 0;
 const uniq = (p: string) => `${p}${++n}`;
@@ -111,13 +115,16 @@ beforeAll(async () => {
   web = await getJson(`/v3/apps/${app.guid}/processes/web`);
   worker = await getJson(`/v3/apps/${app.guid}/processes/worker`);
   domainGuid = (await getJson("/v3/domains")).resources[0].guid;
+  dockerApp = (await h.json("POST", "/v3/apps", { name: "cover-docker", relationships: { space: { data: { guid: space } } }, lifecycle: { type: "docker", data: {} } }, 201)).guid;
   const desire = h.opi.desireTask.bind(h.opi);
   h.opi.desireTask = async (t: Task) => {
     desiredTasks.push(t);
     await desire(t);
   };
 });
-afterAll(() => {
+afterAll(async () => {
+  // Builds still staging finish (or fail) against the database: let them settle before it closes.
+  await waitFor(() => !h.store.db.query("SELECT 1 FROM cc_builds WHERE state = 'STAGING'").get(), { what: "builds settled" });
   h.close();
   cleanupTempDirs();
 });
@@ -340,6 +347,102 @@ for (const [field, r] of Object.entries(processFieldRules)) {
   manifestRules[`applications[].processes[].${field}`] = { body: () => oneApp({ processes: [{ type: "worker", ...r.set }] }), check: async () => void expect(await manifestProcess("worker")).toMatchObject(r.expect) };
 }
 
+const appJson = async (res: Response) => (await res.json()) as { guid: string; name: string; lifecycle: { type: string; data: { buildpacks?: string[]; stack?: string } }; metadata: Record<string, Record<string, string>> };
+const newApp = async () => (await h.json("POST", "/v3/apps", { name: uniq("plain"), relationships: { space: { data: { guid: h.spaceGuid() } } } }, 201)).guid as string;
+let lastApp = "";
+let lastPackage = "";
+/** A READY bits package of the test app, for build rules. */
+async function readyPackage(): Promise<string> {
+  const pkg = await h.json("POST", "/v3/packages", { type: "bits", relationships: { app: { data: { guid: app.guid } } } }, 201);
+  expect((await h.req("POST", `/v3/packages/${pkg.guid}/upload`, { raw: uploadForm([], makeZip({ "server.js": { data: "x" } })) })).status).toBe(200);
+  return pkg.guid as string;
+}
+
+Object.assign(endpoints, {
+  "POST /v3/apps": {
+    schema: appSchemas.CreateApp,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/apps", { body: { name: uniq("app"), relationships: { space: { data: { guid: h.spaceGuid() } } }, ...body } }),
+    rules: {
+      name: { body: { name: "named-by-rule" }, check: async (res) => void expect((await appJson(res)).name).toBe("named-by-rule") },
+      "relationships.space.data.guid": { body: { relationships: { space: { data: { guid: "<space>" } } } }, check: async (res) => void expect(((await res.json()) as { relationships: { space: { data: { guid: string } } } }).relationships.space.data.guid).toBe(h.spaceGuid()) },
+      lifecycle: [
+        { body: { lifecycle: { type: "buildpack", data: { buildpacks: ["bp_x"], stack: "stack_x" } } }, check: async (res) => void expect((await appJson(res)).lifecycle).toEqual({ type: "buildpack", data: { buildpacks: ["bp_x"], stack: "stack_x" } }) },
+        { body: { lifecycle: { type: "docker", data: {} } }, check: async (res) => void expect((await appJson(res)).lifecycle.type).toBe("docker") },
+      ],
+      environment_variables: { body: { environment_variables: { FROM_CREATE: "yes" } }, check: async (res) => void expect((await getJson(`/v3/apps/${(await appJson(res)).guid}/environment_variables`)).var).toEqual({ FROM_CREATE: "yes" }) },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await appJson(res)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await appJson(res)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "PATCH /v3/apps/:guid": {
+    schema: appSchemas.UpdateApp,
+    send: async (body: Record<string, unknown>) => h.req("PATCH", `/v3/apps/${(lastApp = await newApp())}`, { body }),
+    rules: {
+      name: { body: { name: "renamed-by-rule" }, check: async () => void expect((await getJson(`/v3/apps/${lastApp}`)).name).toBe("renamed-by-rule") },
+      lifecycle: { body: { lifecycle: { type: "buildpack", data: { buildpacks: ["bp_y"], stack: "stack_y" } } }, check: async () => void expect((await getJson(`/v3/apps/${lastApp}`)).lifecycle).toEqual({ type: "buildpack", data: { buildpacks: ["bp_y"], stack: "stack_y" } }) },
+      "metadata.labels": { body: { metadata: labels }, check: async () => void expect((await getJson(`/v3/apps/${lastApp}`)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async () => void expect((await getJson(`/v3/apps/${lastApp}`)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "PATCH /v3/apps/:guid/environment_variables": {
+    schema: appSchemas.EnvPatch,
+    send: (body: Record<string, unknown>) => h.req("PATCH", `/v3/apps/${app.guid}/environment_variables`, { body }),
+    rules: {
+      // Reaches the running process's environment (the desired LRP).
+      var: { body: { var: { PATCHED: "in-env" } }, check: () => void expect(lrp().environment.PATCHED).toBe("in-env") },
+    },
+  },
+  "PATCH /v3/apps/:guid/relationships/current_droplet": {
+    schema: appSchemas.DropletRel,
+    send: (body: Record<string, unknown>) => h.req("PATCH", `/v3/apps/${app.guid}/relationships/current_droplet`, { body }),
+    rules: {
+      "data.guid": { body: { data: { guid: "<older>" } }, check: () => void expect(lrp().lifecycle).toMatchObject({ buildpack_lifecycle: { droplet_guid: olderDroplet } }) },
+    },
+  },
+  "POST /v3/packages": {
+    schema: packageSchemas.CreatePackage,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/packages", { body: { type: "bits", relationships: { app: { data: { guid: app.guid } } }, ...body } }),
+    rules: {
+      type: [
+        { body: { type: "bits" }, check: async (res) => void expect(((await res.json()) as { type: string; state: string })).toMatchObject({ type: "bits", state: "AWAITING_UPLOAD" }) },
+        { body: { type: "docker", relationships: { app: { data: { guid: "<docker-app>" } } }, data: { image: "example/app:2" } }, check: async (res) => void expect(((await res.json()) as { type: string; data: { image: string } })).toMatchObject({ type: "docker", data: { image: "example/app:2" } }) },
+      ],
+      "relationships.app.data.guid": { body: { relationships: { app: { data: { guid: "<app>" } } } }, check: async (res) => void expect(((await res.json()) as { relationships: { app: { data: { guid: string } } } }).relationships.app.data.guid).toBe(app.guid) },
+      "data.image": { body: { type: "docker", relationships: { app: { data: { guid: "<docker-app>" } } }, data: { image: "example/app:3" } }, check: async (res) => void expect(((await res.json()) as { data: { image: string } }).data.image).toBe("example/app:3") },
+      "data.username": { body: { type: "docker", relationships: { app: { data: { guid: "<docker-app>" } } }, data: { image: "example/app:3", username: "me" } }, refused: "data.username" },
+      "data.password": { body: { type: "docker", relationships: { app: { data: { guid: "<docker-app>" } } }, data: { image: "example/app:3", password: "secret" } }, refused: "data.password" },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect(((await res.json()) as { metadata: { labels: object } }).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect(((await res.json()) as { metadata: { annotations: object } }).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "POST /v3/builds": {
+    schema: buildSchemas.CreateBuild,
+    send: async (body: Record<string, unknown>) => {
+      lastPackage = await readyPackage();
+      const withPackage = JSON.parse(JSON.stringify(body).replaceAll('"<new-package>"', JSON.stringify(lastPackage))) as Record<string, unknown>;
+      return h.req("POST", "/v3/builds", { body: { package: { guid: lastPackage }, ...withPackage } });
+    },
+    rules: {
+      "package.guid": { body: { package: { guid: "<new-package>" } }, check: async (res) => void expect(((await res.json()) as { package: { guid: string } }).package.guid).toBe(lastPackage) },
+      "lifecycle.type": [
+        { body: { lifecycle: { type: "buildpack" } }, check: async (res) => void expect(((await res.json()) as { lifecycle: { type: string } }).lifecycle.type).toBe("buildpack") },
+        { body: { lifecycle: { type: "docker" } }, refused: "Lifecycle type 'docker'" },
+      ],
+      // What the stager is asked for.
+      "lifecycle.data.buildpacks": { body: { lifecycle: { type: "buildpack", data: { buildpacks: ["bp_z"] } } }, check: () => void expect((h.stager.requests.at(-1)!.request.buildpacks ?? []).map((b) => b.name)).toEqual(["bp_z"]) },
+      "lifecycle.data.stack": { body: { lifecycle: { type: "buildpack", data: { stack: "stack_z" } } }, check: () => void expect(h.stager.requests.at(-1)!.request.stack).toBe("stack_z") },
+      staging_memory_in_mb: { body: { staging_memory_in_mb: 333 }, check: () => void expect(h.stager.requests.at(-1)!.request.memory_mb).toBe(333) },
+      staging_disk_in_mb: { body: { staging_disk_in_mb: 444 }, check: () => void expect(h.stager.requests.at(-1)!.request.disk_mb).toBe(444) },
+      staging_log_rate_limit_bytes_per_second: [
+        { body: { staging_log_rate_limit_bytes_per_second: -1 }, check: async (res) => void expect(((await res.json()) as { staging_log_rate_limit_bytes_per_second: number }).staging_log_rate_limit_bytes_per_second).toBe(-1) },
+        { body: { staging_log_rate_limit_bytes_per_second: 1024 }, refused: "staging_log_rate_limit_bytes_per_second" },
+      ],
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect(((await res.json()) as { metadata: { labels: object } }).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect(((await res.json()) as { metadata: { annotations: object } }).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+} satisfies Record<string, Endpoint>);
+
 endpoints["POST /v3/spaces/:guid/actions/apply_manifest"] = { schema: manifestSchemas.Manifest, send: applyManifest, rules: manifestRules };
 
 /** Placeholders resolved once the fixtures exist. */
@@ -349,7 +452,8 @@ function resolve(b: Body): Record<string, unknown> {
     .replaceAll('"<worker>"', JSON.stringify(worker.guid))
     .replaceAll('"<app>"', JSON.stringify(app.guid))
     .replaceAll('"<space>"', JSON.stringify(h.spaceGuid()))
-    .replaceAll('"<domain>"', JSON.stringify(domainGuid));
+    .replaceAll('"<domain>"', JSON.stringify(domainGuid))
+    .replaceAll('"<docker-app>"', JSON.stringify(dockerApp));
   return JSON.parse(text) as Record<string, unknown>;
 }
 
