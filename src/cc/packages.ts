@@ -22,9 +22,6 @@ const CreatePackage = z.strictObject({
   metadata: Metadata,
 });
 
-/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
-export const packageSchemas = { CreatePackage };
-
 /** One entry of the `resources` list (ccv3/resource.go: mode is an octal string). */
 const ResourceRef = z.object({
   path: z.string().min(1).optional(),
@@ -39,6 +36,9 @@ type ResourceRef = z.infer<typeof ResourceRef>;
 const sha1Of = (r: ResourceRef) => (r.checksum?.value ?? r.sha1 ?? "").toLowerCase();
 const sizeOf = (r: ResourceRef) => r.size_in_bytes ?? r.size ?? 0;
 const ResourceMatches = z.strictObject({ resources: z.array(ResourceRef).max(100_000) });
+
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const packageSchemas = { CreatePackage, ResourceMatches };
 
 /** Packages, bits upload, resource matching (ccv3/package.go, resource.go). */
 export function packageRoutes(deps: CcDeps): Hono<CcEnv> {

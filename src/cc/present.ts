@@ -122,7 +122,7 @@ export function domain(b: string, d: DomainRow) {
   return {
     guid: d.guid, created_at: ts(d.created_at), updated_at: ts(d.updated_at), name: d.name, internal: d.internal === 1,
     router_group: null, supported_protocols: ["http"],
-    relationships: { organization: rel(d.org_guid ?? null), shared_organizations: { data: [] } }, metadata: meta(),
+    relationships: { organization: rel(d.org_guid ?? null), shared_organizations: { data: [] } }, metadata: meta(d),
     links: { self: { href: `${b}/v3/domains/${d.guid}` }, route_reservations: { href: `${b}/v3/domains/${d.guid}/route_reservations` } },
   };
 }

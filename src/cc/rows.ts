@@ -33,7 +33,7 @@ export interface ProcessRow extends MetadataColumns {
   log_rate_limit: number; health_check_interval: number | null; readiness_type: string; readiness_endpoint: string | null;
   readiness_invocation_timeout: number | null; readiness_interval: number | null;
 }
-export interface DomainRow { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
+export interface DomainRow extends MetadataColumns { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
 export interface RouteRow extends MetadataColumns {
   guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string;
   /** JSON of the route's options (`{"loadbalancing": ...}`), migration 0013. */

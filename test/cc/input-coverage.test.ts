@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { stringify as toYaml } from "yaml";
 import type { z } from "zod";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { appFeatureSchemas } from "../../src/cc/app-features.ts";
 import { appSchemas } from "../../src/cc/apps.ts";
+import { buildpackSchemas } from "../../src/cc/buildpacks.ts";
+import { domainSchemas } from "../../src/cc/domains.ts";
+import { envVarGroupSchemas } from "../../src/cc/env-var-groups.ts";
+import { featureFlagSchemas } from "../../src/cc/feature-flags.ts";
+import { orgSpaceSchemas } from "../../src/cc/orgs-spaces.ts";
+import { packageCopySchemas } from "../../src/cc/package-copy.ts";
 import { buildSchemas } from "../../src/cc/builds.ts";
 import { manifestSchemas } from "../../src/cc/manifest.ts";
 import { packageSchemas } from "../../src/cc/packages.ts";
@@ -11,7 +20,7 @@ import { taskSchemas } from "../../src/cc/tasks.ts";
 import type { LRP, Task } from "../../src/model/index.ts";
 import { waitFor } from "../support/poll.ts";
 import { cleanupTempDirs } from "../support/tmp.ts";
-import { makeHarness, makeZip, uploadForm, type Harness } from "./harness.ts";
+import { makeHarness, makeZip, sha1, uploadForm, type Harness } from "./harness.ts";
 
 /**
  * Every field an accepting endpoint's zod schema allows is either honoured
@@ -82,6 +91,8 @@ let worker: { guid: string };
 let olderDroplet: string;
 let domainGuid: string;
 let dockerApp: string;
+let otherApp: string;
+let org: string;
 const desiredTasks: Task[] = [];
 let n = 0;
 const uniq = (p: string) => `${p}${++n}`;
@@ -115,6 +126,8 @@ beforeAll(async () => {
   web = await getJson(`/v3/apps/${app.guid}/processes/web`);
   worker = await getJson(`/v3/apps/${app.guid}/processes/worker`);
   domainGuid = (await getJson("/v3/domains")).resources[0].guid;
+  otherApp = (await h.json("POST", "/v3/apps", { name: "cover-other", relationships: { space: { data: { guid: space } } } }, 201)).guid;
+  org = (await getJson("/v3/organizations")).resources[0].guid;
   dockerApp = (await h.json("POST", "/v3/apps", { name: "cover-docker", relationships: { space: { data: { guid: space } } }, lifecycle: { type: "docker", data: {} } }, 201)).guid;
   const desire = h.opi.desireTask.bind(h.opi);
   h.opi.desireTask = async (t: Task) => {
@@ -443,6 +456,126 @@ Object.assign(endpoints, {
   },
 } satisfies Record<string, Endpoint>);
 
+const bpJson = async (res: Response) => (await res.json()) as { guid: string; name: string; stack: string | null; position: number; enabled: boolean; locked: boolean };
+let lastBuildpack = "";
+const domainJson = async (res: Response) => (await res.json()) as { name: string; internal: boolean; relationships: { organization: { data: { guid: string } | null } }; metadata: Record<string, Record<string, string>> };
+const orgGuid = async () => (await getJson("/v3/organizations")).resources[0].guid as string;
+
+Object.assign(endpoints, {
+  "PATCH /v3/apps/:guid/features/:name": {
+    schema: appFeatureSchemas.Patch,
+    send: (body: Record<string, unknown>) => h.req("PATCH", `/v3/apps/${app.guid}/features/ssh`, { body }),
+    rules: { enabled: { body: { enabled: false }, check: async () => void expect((await getJson(`/v3/apps/${app.guid}/features/ssh`)).enabled).toBe(false) } },
+  },
+  "POST /v3/buildpacks": {
+    schema: buildpackSchemas.CreateBuildpack,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/buildpacks", { body: { name: uniq("bp"), ...body } }),
+    rules: {
+      name: { body: { name: "named_bp" }, check: async (res) => void expect((await bpJson(res)).name).toBe("named_bp") },
+      stack: { body: { stack: "some-stack" }, check: async (res) => void expect((await bpJson(res)).stack).toBe("some-stack") },
+      position: { body: { position: 1 }, check: async (res) => void expect((await bpJson(res)).position).toBe(1) },
+      enabled: { body: { enabled: false }, check: async (res) => void expect((await bpJson(res)).enabled).toBe(false) },
+      locked: { body: { locked: true }, check: async (res) => void expect((await bpJson(res)).locked).toBe(true) },
+      "metadata.labels": { body: { metadata: labels }, refused: "buildpacks are not supported" },
+      "metadata.annotations": { body: { metadata: annotations }, refused: "buildpacks are not supported" },
+    },
+  },
+  "PATCH /v3/buildpacks/:guid": {
+    schema: buildpackSchemas.UpdateBuildpack,
+    send: async (body: Record<string, unknown>) => {
+      lastBuildpack = (await h.json("POST", "/v3/buildpacks", { name: uniq("bp") }, 201)).guid;
+      return h.req("PATCH", `/v3/buildpacks/${lastBuildpack}`, { body });
+    },
+    rules: {
+      name: { body: { name: "renamed_bp" }, check: async () => void expect((await getJson(`/v3/buildpacks/${lastBuildpack}`)).name).toBe("renamed_bp") },
+      stack: { body: { stack: "other-stack" }, check: async () => void expect((await getJson(`/v3/buildpacks/${lastBuildpack}`)).stack).toBe("other-stack") },
+      position: { body: { position: 1 }, check: async () => void expect((await getJson(`/v3/buildpacks/${lastBuildpack}`)).position).toBe(1) },
+      enabled: { body: { enabled: false }, check: async () => void expect((await getJson(`/v3/buildpacks/${lastBuildpack}`)).enabled).toBe(false) },
+      locked: { body: { locked: true }, check: async () => void expect((await getJson(`/v3/buildpacks/${lastBuildpack}`)).locked).toBe(true) },
+      "metadata.labels": { body: { metadata: labels }, refused: "buildpacks are not supported" },
+      "metadata.annotations": { body: { metadata: annotations }, refused: "buildpacks are not supported" },
+    },
+  },
+  "POST /v3/domains": {
+    schema: domainSchemas.CreateDomain,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/domains", { body: { name: `${uniq("d")}.example.test`, ...body } }),
+    rules: {
+      name: { body: { name: "named.example.test" }, check: async (res) => void expect((await domainJson(res)).name).toBe("named.example.test") },
+      internal: { body: { internal: true }, check: async (res) => void expect((await domainJson(res)).internal).toBe(true) },
+      "router_group.guid": { body: { router_group: { guid: "tcp-group" } }, refused: "Router groups are not supported" },
+      "relationships.organization.data.guid": { body: { relationships: { organization: { data: { guid: "<org>" } } } }, check: async (res) => void expect((await domainJson(res)).relationships.organization.data?.guid).toBe(await orgGuid()) },
+      "relationships.shared_organizations.data[].guid": { body: { relationships: { organization: { data: { guid: "<org>" } } , shared_organizations: { data: [{ guid: "<org>" }] } } }, refused: "Sharing private domains" },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await domainJson(res)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await domainJson(res)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "PATCH /v3/environment_variable_groups/:name": {
+    schema: envVarGroupSchemas.PatchGroup,
+    send: (body: Record<string, unknown>) => h.req("PATCH", "/v3/environment_variable_groups/running", { body }),
+    // The running group reaches every running process's environment.
+    rules: { var: { body: { var: { FROM_GROUP: "grouped" } }, check: () => void expect(lrp().environment.FROM_GROUP).toBe("grouped") } },
+  },
+  "PATCH /v3/feature_flags/:name": {
+    schema: featureFlagSchemas.PatchFlag,
+    send: (body: Record<string, unknown>) => h.req("PATCH", "/v3/feature_flags/user_org_creation", { body }),
+    rules: {
+      enabled: { body: { enabled: true }, check: async () => void expect((await getJson("/v3/feature_flags/user_org_creation")).enabled).toBe(true) },
+      custom_error_message: { body: { custom_error_message: "ask the admin" }, check: async () => void expect((await getJson("/v3/feature_flags/user_org_creation")).custom_error_message).toBe("ask the admin") },
+    },
+  },
+  "PATCH /v3/organizations/:guid and /v3/spaces/:guid": {
+    schema: orgSpaceSchemas.UpdateMetadataOnly,
+    send: async (body: Record<string, unknown>) => {
+      const org = await h.req("PATCH", `/v3/organizations/${await orgGuid()}`, { body });
+      expect(org.status).toBe(200);
+      return h.req("PATCH", `/v3/spaces/${h.spaceGuid()}`, { body });
+    },
+    rules: {
+      "metadata.labels": { body: { metadata: labels }, check: async () => {
+        expect((await getJson(`/v3/organizations/${await orgGuid()}`)).metadata.labels).toMatchObject(labels.labels);
+        expect((await getJson(`/v3/spaces/${h.spaceGuid()}`)).metadata.labels).toMatchObject(labels.labels);
+      } },
+      "metadata.annotations": { body: { metadata: annotations }, check: async () => {
+        expect((await getJson(`/v3/organizations/${await orgGuid()}`)).metadata.annotations).toMatchObject(annotations.annotations);
+        expect((await getJson(`/v3/spaces/${h.spaceGuid()}`)).metadata.annotations).toMatchObject(annotations.annotations);
+      } },
+    },
+  },
+  "POST /v3/resource_matches": {
+    schema: packageSchemas.ResourceMatches,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/resource_matches", { body }),
+    // The fixtures uploaded server.js = "x": that file is in the resource cache.
+    rules: Object.fromEntries(
+      ([
+        ["resources[].checksum.value", { checksum: { value: sha1("x") }, size_in_bytes: 1, path: "a.js" }, { checksum: { value: sha1("y") }, size_in_bytes: 1, path: "a.js" }],
+        ["resources[].sha1", { sha1: sha1("x"), size: 1, fn: "b.js" }, { sha1: sha1("y"), size: 1, fn: "b.js" }],
+        ["resources[].size_in_bytes", { checksum: { value: sha1("x") }, size_in_bytes: 1, path: "c.js" }, { checksum: { value: sha1("x") }, size_in_bytes: 2, path: "c.js" }],
+        ["resources[].size", { sha1: sha1("x"), size: 1, fn: "d.js" }, { sha1: sha1("x"), size: 2, fn: "d.js" }],
+        ["resources[].path", { checksum: { value: sha1("x") }, size_in_bytes: 1, path: "e.js" }, null],
+        ["resources[].fn", { sha1: sha1("x"), size: 1, fn: "f.js" }, null],
+        ["resources[].mode", { checksum: { value: sha1("x") }, size_in_bytes: 1, path: "g.js", mode: "755" }, null],
+      ] as const).map(([field, hit, miss]) => [field, {
+        body: { resources: [hit] },
+        // Matched as sent (the CLI then names it in the upload's resources list); the same with a wrong checksum or size is not.
+        check: async (res: Response) => {
+          expect(((await res.json()) as { resources: unknown[] }).resources).toEqual([hit]);
+          if (miss) expect((await h.json("POST", "/v3/resource_matches", { resources: [miss] }, 201)).resources).toEqual([]);
+        },
+      }]),
+    ),
+  },
+  "POST /v3/packages?source_guid=": {
+    schema: packageCopySchemas.CopyPackage,
+    send: async (body: Record<string, unknown>) => h.req("POST", `/v3/packages?source_guid=${await readyPackage()}`, { body }),
+    rules: {
+      "relationships.app.data.guid": { body: { relationships: { app: { data: { guid: "<other-app>" } } } }, check: async (res) => {
+        const pkg = (await res.json()) as { state: string; relationships: { app: { data: { guid: string } } } };
+        expect(pkg).toMatchObject({ state: "READY", relationships: { app: { data: { guid: otherApp } } } });
+      } },
+    },
+  },
+} satisfies Record<string, Endpoint>);
+
 endpoints["POST /v3/spaces/:guid/actions/apply_manifest"] = { schema: manifestSchemas.Manifest, send: applyManifest, rules: manifestRules };
 
 /** Placeholders resolved once the fixtures exist. */
@@ -453,11 +586,34 @@ function resolve(b: Body): Record<string, unknown> {
     .replaceAll('"<app>"', JSON.stringify(app.guid))
     .replaceAll('"<space>"', JSON.stringify(h.spaceGuid()))
     .replaceAll('"<domain>"', JSON.stringify(domainGuid))
-    .replaceAll('"<docker-app>"', JSON.stringify(dockerApp));
+    .replaceAll('"<docker-app>"', JSON.stringify(dockerApp))
+    .replaceAll('"<other-app>"', JSON.stringify(otherApp))
+    .replaceAll('"<org>"', JSON.stringify(org));
   return JSON.parse(text) as Record<string, unknown>;
 }
 
 describe("every accepted input is honoured or refused", () => {
+  test("every body schema the Cloud Controller reads is in this table", () => {
+    // Each `readJson(c, Schema)` in src/cc names a schema; each must be one of the endpoints' schemas above.
+    const dir = join(import.meta.dir, "../../src/cc");
+    const read = new Set<string>();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith(".ts"))) {
+      for (const m of readFileSync(join(dir, f), "utf8").matchAll(/readJson\(c, (\w+)\)/g)) read.add(`${f}:${m[1]}`);
+    }
+    const covered = new Set(Object.values(endpoints).map((e) => e.schema));
+    const exported: Record<string, Record<string, z.ZodType>> = {
+      "processes.ts": processSchemas, "tasks.ts": taskSchemas, "routes.ts": routeSchemas, "apps.ts": appSchemas, "builds.ts": buildSchemas, "packages.ts": packageSchemas,
+      "app-features.ts": appFeatureSchemas, "buildpacks.ts": buildpackSchemas, "domains.ts": domainSchemas, "env-var-groups.ts": envVarGroupSchemas,
+      "feature-flags.ts": featureFlagSchemas, "orgs-spaces.ts": orgSpaceSchemas, "package-copy.ts": packageCopySchemas,
+    };
+    const missing = [...read].filter((k) => {
+      const [file, name] = k.split(":") as [string, string];
+      const schema = exported[file]?.[name];
+      return !schema || !covered.has(schema);
+    });
+    expect(missing).toEqual([]);
+  });
+
   test("every schema field has a rule, and every rule names a schema field", () => {
     for (const [name, e] of Object.entries(endpoints)) {
       const fields = fieldPaths(e.schema).sort();

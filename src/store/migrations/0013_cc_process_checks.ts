@@ -2,7 +2,7 @@
  * Inputs the CF API takes and now honours instead of dropping (issue 22):
  * per-process log rate limit, liveness check interval and the readiness
  * check (type `process` = none, CF's default); per-task log rate limit;
- * per-route options (`loadbalancing`) as JSON; task, build and package metadata. Version 13 follows 12.
+ * per-route options (`loadbalancing`) as JSON; task, build, package and domain metadata. Version 13 follows 12.
  */
 export default {
   version: 13,
@@ -22,5 +22,7 @@ ALTER TABLE cc_builds ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE cc_builds ADD COLUMN annotations TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE cc_packages ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE cc_packages ADD COLUMN annotations TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE cc_domains ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE cc_domains ADD COLUMN annotations TEXT NOT NULL DEFAULT '{}';
 `,
 };
