@@ -1,6 +1,25 @@
 import type { Context } from "hono";
 import { z } from "zod";
+import type { Config } from "../config/index.ts";
+import type { BodyLimit } from "../part/index.ts";
 import { messageParseError, unprocessable } from "./errors.ts";
+
+/** Multipart framing and the `resources` field around a package's bits. */
+export const UPLOAD_OVERHEAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The CC's routes that may send more (or must send less) than the server's
+ * 1 MiB default: the server refuses anything bigger before reading it.
+ */
+export function ccBodyLimits(config: Config): BodyLimit[] {
+  return [
+    { method: "POST", path: /^\/uaa\/oauth\/token$/, maxBytes: 64 * 1024 },
+    { method: "POST", path: /^\/v3\/packages\/[^/]+\/upload$/, maxBytes: config.staging.maxPackageBytes + UPLOAD_OVERHEAD_BYTES },
+    // The CLI matches resources in batches; 100,000 entries of ~150 bytes.
+    { method: "POST", path: /^\/v3\/resource_matches$/, maxBytes: 16 * 1024 * 1024 },
+    { method: "POST", path: /^\/v3\/spaces\/[^/]+\/actions\/apply_manifest$/, maxBytes: 4 * 1024 * 1024 },
+  ];
+}
 
 /**
  * Metadata the CLI may send on any create/update. Stored (metadata.ts) on orgs,

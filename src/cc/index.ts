@@ -19,6 +19,7 @@ import type { AppliancePart, PartContext } from "../part/index.ts";
 import type { InstanceCrashed, LRP, TaskCompleted } from "../model/index.ts";
 import { auditRoutes } from "./audit.ts";
 import { appRoutes } from "./apps.ts";
+import { ccBodyLimits } from "./body.ts";
 import { buildRoutes } from "./builds.ts";
 import { systemClock, randomGuid, type Clock, type NewGuid } from "./clock.ts";
 import { recordCrash } from "./crashes.ts";
@@ -163,6 +164,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   return {
     name: "cc",
     routes: app as unknown as Hono,
+    bodyLimits: ccBodyLimits(ctx.config),
     desiredProcesses: (): LRP[] => desiredProcesses(deps),
     desiredLRPs(): LRP[] {
       return announce(desiredProcesses(deps));

@@ -7,6 +7,7 @@ import { CliError } from "./command.ts";
 import { firstStart } from "./first-start.ts";
 import type { AppliancePart } from "../part/index.ts";
 import { buildParts } from "./parts.ts";
+import { apiHostNames, bodyLimitFor, bodyTooLarge, duplicateHost, hostName, limitBody, unknownHost } from "./request-guard.ts";
 
 export interface Appliance {
   readonly url: string;
@@ -56,6 +57,11 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
     app.get("/healthz", (c) => c.json({ status: "ok" }));
     app.get("/readyz", (c) => (ready ? c.json({ status: "ready" }) : c.json({ status: "starting" }, 503)));
     for (const part of parts) if (part.routes) app.route("/", part.routes);
+    // Unknown paths answer CF error JSON like the rest of the API (the registry answers its own under /v2).
+    app.notFound((c) => c.json({ errors: [{ code: 10000, title: "CF-NotFound", detail: "Unknown request" }] }, 404));
+    const bodyLimits = parts.flatMap((p) => p.bodyLimits ?? []);
+    const registryHost = config.kube.registryAddress ? hostName(config.kube.registryAddress.replace(/^\w+:\/\//, "").split("/")[0]!) : null;
+    const apiHosts = apiHostNames(config.host, [...config.apiHosts, ...(registryHost ? [registryHost] : [])]);
 
     const doors = parts.flatMap((p) => (p.frontDoor ? [p.frontDoor] : []));
     const websocket = parts.find((p) => p.websocket)?.websocket;
@@ -63,14 +69,26 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
       server = Bun.serve({
         hostname: config.host,
         port: config.port,
-        maxRequestBodySize: Math.max(config.registry.maxUploadBytes, config.staging.maxPackageBytes),
+        // Bun's own cap is the largest route limit; request-guard applies each route's.
+        maxRequestBodySize: Math.max(config.registry.maxUploadBytes, config.staging.maxPackageBytes, ...bodyLimits.map((l) => l.maxBytes)),
         idleTimeout: 120,
-        fetch(req, srv) {
+        async fetch(req, srv) {
+          const dup = duplicateHost(req);
+          if (dup) return dup;
           for (const door of doors) {
             const res = door(req, srv);
             if (res) return res;
           }
-          return app.fetch(req, { server: srv });
+          const path = new URL(req.url).pathname;
+          if (path !== "/healthz" && path !== "/readyz") {
+            const elsewhere = unknownHost(req, apiHosts, path);
+            if (elsewhere) return elsewhere;
+          }
+          const limit = bodyLimitFor(bodyLimits, req.method, path);
+          const guarded = limitBody(req, path, limit);
+          if (guarded instanceof Response) return guarded;
+          const res = await app.fetch(guarded.req, { server: srv });
+          return guarded.exceeded() ? bodyTooLarge(path, limit) : res;
         },
         ...(websocket ? { websocket } : {}),
       } as Parameters<typeof Bun.serve>[0]);
