@@ -33,5 +33,6 @@ export async function copyDirSafely(src: string, dest: string, limits: TreeLimit
     }
   };
   await walk("");
+  tree.seal();
   return { entries, bytes: tree.totalBytes };
 }

@@ -217,6 +217,7 @@ export async function unzipFile(src: string, dest: string, opts: UnzipOptions = 
         await new Promise((r) => setImmediate(r));
       }
     }
+    tree.seal();
     return { entries: entries.length, bytes: tree.totalBytes };
   } finally {
     closeSync(fd);
