@@ -113,7 +113,7 @@ export function readZipDirectory(fd: number, limits: TreeLimits = DEFAULT_TREE_L
 }
 
 /** Offset of an entry's data; checks that entries do not share bytes (overlap bombs). */
-function dataOffsets(fd: number, entries: ZipEntry[], cdStart: number): Map<ZipEntry, number> {
+export function dataOffsets(fd: number, entries: ZipEntry[], cdStart: number): Map<ZipEntry, number> {
   const out = new Map<ZipEntry, number>();
   const sorted = [...entries].sort((a, b) => a.localOffset - b.localOffset);
   sorted.forEach((e, i) => {
