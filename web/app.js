@@ -1,4 +1,6 @@
 // The eirini web UI: a thin client of the same CF V3 API the CLI uses.
+// Rule: data from the API reaches the page only as text (textContent, append of strings), never as HTML;
+// /ui is served with a Content-Security-Policy that allows no inline script either.
 const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem("eirini.token"), root: null, space: null, selected: null };
 
@@ -97,8 +99,12 @@ async function showDetail() {
   for (const p of procs) {
     const stats = p.instances > 0 ? (await api(`/v3/processes/${p.guid}/stats`)).resources : [];
     for (const s of stats) {
+      // Every field here is user-controlled (process types come from manifests): text only, never HTML.
       const li = document.createElement("li");
-      li.innerHTML = `${p.type} #${s.index} <span class="${s.state}">${s.state}</span> ${s.uptime ? `up ${s.uptime}s` : ""} ${s.details ?? ""}`;
+      const state = document.createElement("span");
+      state.className = `state-${String(s.state).toLowerCase().replace(/[^a-z]/g, "")}`;
+      state.textContent = s.state;
+      li.append(`${p.type} #${s.index} `, state, ` ${s.uptime ? `up ${s.uptime}s` : ""} ${s.details ?? ""}`);
       list.append(li);
     }
   }
