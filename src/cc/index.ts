@@ -143,15 +143,15 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   app.onError((err, c) => renderError(err, c, (e) => log.error("request failed", { method: c.req.method, path: c.req.path, error: e })));
   app.use("/v3/*", async (c, next) => {
     const path = c.req.path.replace(/\/+$/, "");
-    if (path !== "/v3" && path !== "/v3/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method));
+    if (path !== "/v3" && path !== "/v3/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method, ctx.store.tokens));
     await next();
   });
   app.use("/api/v1/read/*", async (c, next) => {
-    c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET"));
+    c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET", ctx.store.tokens));
     await next();
   });
   for (const sub of [
-    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
+    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, ctx.store.tokens, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
   ]) {

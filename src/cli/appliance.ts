@@ -87,7 +87,8 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
           const limit = bodyLimitFor(bodyLimits, req.method, path);
           const guarded = limitBody(req, path, limit);
           if (guarded instanceof Response) return guarded;
-          const res = await app.fetch(guarded.req, { server: srv });
+          // The caller's address rides in the env: a rebuilt (counted) request has none of its own.
+          const res = await app.fetch(guarded.req, { server: srv, clientAddress: srv.requestIP(req)?.address ?? "unknown" });
           return guarded.exceeded() ? bodyTooLarge(path, limit) : res;
         },
         ...(websocket ? { websocket } : {}),

@@ -11,6 +11,7 @@ import { AppLogStore } from "./app-logs.ts";
 import { BlobStore } from "./blobs.ts";
 import { openDatabase } from "./database.ts";
 import { SettingsRepo } from "./settings.ts";
+import { TokenStore } from "./tokens.ts";
 import { UserRepo } from "./users.ts";
 
 export { BlobStore, assertDigest, type PutOptions, type PutResult } from "./blobs.ts";
@@ -20,7 +21,8 @@ export { migrate, schemaVersion, type Migration } from "./migrate.ts";
 export { migrations } from "./migrations/index.ts";
 export { writeFileAtomic, fsyncDir } from "./atomic-file.ts";
 export { loadOrCreateSecret, randomSecret, randomPassword } from "./secrets.ts";
-export { UserRepo, type User } from "./users.ts";
+export { UserRepo, LoginPolicy, LoginRefused, type User } from "./users.ts";
+export { TokenStore, type RefreshUse } from "./tokens.ts";
 export { SettingsRepo } from "./settings.ts";
 export { AppLogStore, type LogQuery, type StoredLogLine, type AppLogStoreOptions } from "./app-logs.ts";
 
@@ -30,6 +32,8 @@ export interface Store {
   readonly blobs: BlobStore;
   readonly users: UserRepo;
   readonly settings: SettingsRepo;
+  /** The UAA's refresh tokens and revoked sessions. */
+  readonly tokens: TokenStore;
   /** App and staging log lines (log-cache), bounded per app, with live subscribers. */
   readonly logs: AppLogStore;
   close(): void;
@@ -47,6 +51,7 @@ export function openStore(dataDir: string): Store {
     blobs,
     users: new UserRepo(db),
     settings: new SettingsRepo(db),
+    tokens: new TokenStore(db),
     logs,
     close() {
       if (closed) return;

@@ -91,3 +91,24 @@ export function watchRss(pid: number, everyMs = 25): { max: () => number; stop: 
   }, everyMs);
   return { max: () => max, stop: () => clearInterval(t) };
 }
+
+/** One HTTP/1.1 request from a chosen loopback source address (the server sees a different client). */
+export function requestFrom(localAddress: string, base: string, method: string, path: string, headers: Record<string, string>, body = ""): Promise<{ status: number; body: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sock = connect({ port: Number(u.port), host: u.hostname, localAddress });
+    let got = "";
+    sock.on("connect", () => {
+      const lines = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, "Connection: close", `Content-Length: ${Buffer.byteLength(body)}`];
+      for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+      // No half-close: Bun takes a FIN as the client leaving. "Connection: close" ends it after the answer.
+      sock.write(lines.join("\r\n") + "\r\n\r\n" + body);
+    });
+    sock.on("data", (d: Buffer) => (got += d.toString("utf8")));
+    sock.on("error", reject);
+    sock.on("close", () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0);
+      resolve({ status, body: got.slice(got.indexOf("\r\n\r\n") + 4) });
+    });
+  });
+}

@@ -7,10 +7,11 @@ import cc from "./0005_cc.ts";
 import kube from "./0006_kube.ts";
 import logs from "./0007_logs.ts";
 import ccMetadata from "./0008_cc_metadata.ts";
+import uaaTokens from "./0009_uaa_tokens.ts";
 
 /**
  * Every migration, in order. Imported statically so `bun build --compile`
  * embeds them in the binary. Numbers are never reused, and a shipped
  * migration is never edited; one part owns each file.
  */
-export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata];
+export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, uaaTokens];
