@@ -24,6 +24,8 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   /** Called once with the generated admin password, on the first start only. */
   onAdminPassword?: (password: string) => void;
+  /** Keeps a generated admin password somewhere safe before the admin user is created (in-cluster: a Secret). */
+  keepAdminPassword?: (password: string) => Promise<void>;
 }
 
 function listenError(err: unknown, config: Config): CliError {
@@ -48,7 +50,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   const started: AppliancePart[] = [];
   let ready = false;
   try {
-    const first = await firstStart(store, opts.env);
+    const first = await firstStart(store, opts.env, opts.keepAdminPassword);
     if (first.generatedAdminPassword) opts.onAdminPassword?.(first.generatedAdminPassword);
     const baseUrl = () => urlOf(config.host, server?.port ?? config.port);
     parts = await buildParts({ config, store, logger, tokenKey: first.tokenKey, baseUrl });
