@@ -9,7 +9,8 @@ import type { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { AppLogStore } from "./app-logs.ts";
 import { BlobStore } from "./blobs.ts";
-import { openDatabase } from "./database.ts";
+import { openDatabase, prepareDataDir } from "./database.ts";
+import { securePermissions } from "./permissions.ts";
 import { SettingsRepo } from "./settings.ts";
 import { TokenStore } from "./tokens.ts";
 import { UserRepo } from "./users.ts";
@@ -17,6 +18,7 @@ import { UserRepo } from "./users.ts";
 export { BlobStore, assertDigest, type PutOptions, type PutResult } from "./blobs.ts";
 export { StoreError, DigestMismatchError, InvalidDigestError, SizeLimitError } from "./errors.ts";
 export { openDatabase, prepareDataDir, DB_FILE } from "./database.ts";
+export { securePermissions } from "./permissions.ts";
 export { migrate, schemaVersion, type Migration } from "./migrate.ts";
 export { migrations } from "./migrations/index.ts";
 export { writeFileAtomic, fsyncDir } from "./atomic-file.ts";
@@ -41,8 +43,17 @@ export interface Store {
 
 /** Opens the database and blob store in `dataDir`; throws StoreError with one clear line. */
 export function openStore(dataDir: string): Store {
+  // Private before anything new is written into it, and again once the database files exist.
+  prepareDataDir(dataDir);
+  securePermissions(dataDir);
   const db = openDatabase(dataDir);
   const blobs = new BlobStore(join(dataDir, "blobs"));
+  try {
+    securePermissions(dataDir);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const logs = new AppLogStore(db);
   let closed = false;
   return {
