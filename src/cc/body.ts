@@ -27,6 +27,13 @@ export function ccBodyLimits(config: Config): BodyLimit[] {
  */
 export const Metadata = z.object({ labels: z.record(z.string(), z.string().nullable()).optional(), annotations: z.record(z.string(), z.string().nullable()).optional() }).optional();
 
+/** A start or task command: CC's cap (a longer one cannot be exec'ed anyway: E2BIG). */
+export const COMMAND_MAX = 4096;
+export const Command = z.string().max(COMMAND_MAX, `Command must be between 1 and ${COMMAND_MAX} characters`);
+
+/** Memory and disk quotas, in MB, as the API bounds them (1 TB). */
+export const QUOTA_MAX_MB = 1024 * 1024;
+
 export const Relationship = z.object({ data: z.object({ guid: z.string().min(1) }) });
 
 /** CC's wording for a zod failure: "Unknown field(s): 'x'" or "Field must ..." lines joined by ", ". */
