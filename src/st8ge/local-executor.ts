@@ -6,7 +6,7 @@ import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./e
 import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
-import { runProcessGroup, type GroupResult } from "./process-group.ts";
+import { killMarkedGroups, runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
 import { unpackSource } from "./unpack/package-source.ts";
 
@@ -34,12 +34,19 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes working dirs left by stagings of a process that died (name starts with its pid). */
+/**
+ * Cleans up after stagings of an appliance that died (kill -9): their process
+ * groups still run, unwatched, so they are found by the marker in their
+ * environment (the work dir's name, which starts with the dead appliance's
+ * pid) and killed; then their working dirs are removed.
+ */
 function sweepStale(workRoot: string): void {
-  for (const name of readdirSync(workRoot)) {
+  const stale = (name: string) => {
     const pid = Number(name.split("-")[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) rmSync(join(workRoot, name), { recursive: true, force: true });
-  }
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
+  };
+  killMarkedGroups((marker) => marker.startsWith(`${workRoot}/`) && stale(marker.slice(workRoot.length + 1)));
+  for (const name of readdirSync(workRoot)) if (stale(name)) rmSync(join(workRoot, name), { recursive: true, force: true });
 }
 
 function cacheKey(name: string): string {
@@ -140,6 +147,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         limits: { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work },
         onLine: hooks.onLine,
         signal: hooks.signal,
+        marker: work,
         ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
       });
       if (g.killedFor) throw killedError(g, job);
