@@ -38,7 +38,13 @@ void runProcessGroup({ argv: ["/bin/sh", "-c", "sleep 300 & echo $! >> ${pids}; 
 `,
   );
   const fake = Bun.spawn([process.execPath, script], { stdout: "ignore", stderr: "inherit" });
-  const started = await waitFor(() => existsSync(pids) && readFileSync(pids, "utf8").trim().split("\n").length >= 3 && readFileSync(pids, "utf8").trim().split("\n").map(Number), { timeoutMs: 15_000, what: "the staging group to start" });
+  const started: number[] = await waitFor(
+    () => {
+      const lines = existsSync(pids) ? readFileSync(pids, "utf8").trim().split("\n") : [];
+      return lines.length >= 3 ? lines.map(Number) : null;
+    },
+    { timeoutMs: 15_000, what: "the staging group to start" },
+  );
   fake.kill("SIGKILL");
   await fake.exited;
   expect(started.every(alive)).toBe(true);
