@@ -91,6 +91,14 @@ describe("Stager with the built-in buildpacks", () => {
     expect(named.process_types).toEqual({ web: "./serve" });
   });
 
+  test("binary with no Procfile stages without an ERR line (issue 13)", async () => {
+    const app = writeTree(fresh(), { serve: "#!/bin/sh\nexec sleep 1\n" });
+    const lines: string[] = [];
+    const r = await staging.stager.stage({ staging_guid: "stg-bin-noproc", app_guid: "app-bin", buildpacks: [{ name: "binary_buildpack", skip_detect: true }], start_command: "./serve" }, { dir: app }, { subscribers: [(l) => lines.push(`${l.stream} ${l.message}`)] }).result;
+    expect(r.buildpack_name).toBe("binary");
+    expect(lines.filter((l) => /cannot open|No such file/.test(l))).toEqual([]);
+  });
+
   test("multi-buildpack: an admin supply buildpack, then the built-in nodejs as final", async () => {
     const supplier = shellBuildpack(fresh(), { supply: 'mkdir -p "$3/$4"; echo "export SUPPLIED=yes" > "$3/$4/env.sh"; echo "-----> tools supplied at $4"' });
     await staging.buildpacks.add({ name: "tools" }, zipWithTool(supplier, fresh() + ".zip"));
