@@ -48,6 +48,8 @@ export function openStore(dataDir: string): Store {
   securePermissions(dataDir);
   const db = openDatabase(dataDir);
   const blobs = new BlobStore(join(dataDir, "blobs"));
+  // One writer: whatever is in blobs/tmp now was left by a process that died mid-write.
+  blobs.sweepTemp();
   try {
     securePermissions(dataDir);
   } catch (err) {
