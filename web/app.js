@@ -13,6 +13,9 @@ async function api(path, init = {}) {
 }
 
 function logout() {
+  // Ends the session on the server too (RFC 7009 revoke): its tokens stop working everywhere.
+  const uaa = state.root?.links?.login?.href ?? state.root?.links?.uaa?.href;
+  if (state.token && uaa) fetch(`${uaa}/oauth/revoke`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: state.token }) }).catch(() => {});
   sessionStorage.removeItem("eirini.token");
   state.token = null;
   render();
