@@ -76,6 +76,8 @@ describe("kill -9 (real process)", () => {
     })();
     const u = new URL(e.url);
     const sock = connect(Number(u.port), u.hostname);
+    // The appliance dies under this socket: its reset is expected.
+    sock.on("error", () => {});
     await new Promise((r) => sock.once("connect", r));
     const boundary = "----k9";
     sock.write(`POST /v3/packages/${pkg}/upload HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: bearer ${api.token}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`);
@@ -120,6 +122,8 @@ describe("kill -9 (real process)", () => {
     const location = new URL(start.headers.get("location")!, e.url);
     const u = new URL(e.url);
     const sock = connect(Number(u.port), u.hostname);
+    // The appliance dies under this socket: its reset is expected.
+    sock.on("error", () => {});
     await new Promise((r) => sock.once("connect", r));
     sock.write(`PATCH ${location.pathname}${location.search} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: ${basic}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${32 * 1024 * 1024}\r\n\r\n`);
     sock.write(Buffer.alloc(2 * 1024 * 1024, 7));
