@@ -9,6 +9,7 @@ import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts
 import { killMarkedGroups, runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
 import { unpackSource } from "./unpack/package-source.ts";
+import { readInsideTree } from "./unpack/read-inside.ts";
 
 export interface LocalExecutorOptions {
   /** Parent of every staging's working directory (e.g. `<dataDir>/staging/work`). */
@@ -154,18 +155,21 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
       if (g.exitCode !== 0) throw statusError(work, job, g);
       if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);
 
-      const final = Number(readFileSync(join(work, "out", "chosen"), "utf8").trim());
-      const buildpackName = job.buildpacks[final]!.name;
-      const detectOut = job.detect ? readFileSync(join(work, "out", "detect"), "utf8").trim() : "";
+      // What buildpacks and the app wrote is read without following links (readInsideTree): the tree is theirs.
+      const read = (rel: string) => readInsideTree(work, rel) ?? "";
+      const final = Number(read("out/chosen").trim());
+      const buildpackName = job.buildpacks[final]?.name;
+      if (buildpackName === undefined) throw new StagingError("StagerError", "staging result names no buildpack");
+      const detectOut = job.detect ? read("out/detect").trim() : "";
       const detectedBuildpack = detectOut || buildpackName;
       let processTypes: Record<string, string>;
       try {
-        processTypes = parseRelease(readFileSync(join(work, "out", "release.yml"), "utf8"));
+        processTypes = parseRelease(read("out/release.yml"));
       } catch (err) {
         throw new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
       }
-      const procfile = join(droplet, "app", "Procfile");
-      if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
+      const procfile = readInsideTree(work, "droplet/app/Procfile");
+      if (procfile !== null) processTypes = { ...processTypes, ...parseProcfile(procfile) };
       const startCommand = job.startCommand || processTypes.web || "";
       if (!startCommand) {
         hooks.onLine("ERR", "No start command specified by buildpack or via Procfile.");
