@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { Config } from "../config/index.ts";
 import type { BodyLimit } from "../part/index.ts";
-import { messageParseError, unprocessable } from "./errors.ts";
+import { messageParseError, tooLarge, unprocessable } from "./errors.ts";
 
 /** Multipart framing and the `resources` field around a package's bits. */
 export const UPLOAD_OVERHEAD_BYTES = 16 * 1024 * 1024;
@@ -47,9 +47,23 @@ export function zodDetail(err: z.ZodError): string {
     .join(", ");
 }
 
+/**
+ * The whole body as text. The server counts a body of unknown length as it
+ * arrives and fails the read past the route's limit: that is a 413, not a
+ * server error.
+ */
+export async function readText(c: Context): Promise<string> {
+  try {
+    return await c.req.text();
+  } catch (err) {
+    if (/larger than \d+ bytes/.test((err as Error).message)) throw tooLarge((err as Error).message.replace(/^request body/, "The request body"));
+    throw messageParseError(`the request body could not be read (${(err as Error).message})`);
+  }
+}
+
 /** Parse a JSON body: broken JSON is 400 CF-MessageParseError, a wrong shape 422 CF-UnprocessableEntity. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S, empty?: z.input<S>): Promise<z.output<S>> {
-  const text = await c.req.text();
+  const text = await readText(c);
   let raw: unknown;
   if (text.trim() === "" && empty !== undefined) raw = empty;
   else {

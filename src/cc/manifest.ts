@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { createApp, appAudit } from "./app-state.ts";
-import { Command, QUOTA_MAX_MB, zodDetail } from "./body.ts";
+import { Command, QUOTA_MAX_MB, readText, zodDetail } from "./body.ts";
 import type { CcDeps, CcEnv, CcUser } from "./deps.ts";
 import { messageParseError, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
@@ -176,7 +176,7 @@ export function manifestRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   r.post("/v3/spaces/:guid/actions/apply_manifest", async (c) => {
     const space = getSpace(deps.db, c.req.param("guid"));
-    const apps = parseManifest(await c.req.text(), deps);
+    const apps = parseManifest(await readText(c), deps);
     const jobGuid = write(deps, () => {
       const touched = apps.map((m) => applyApp(deps, c.get("user"), space.guid, m).guid);
       return { job: recordJob(deps, "app.apply_manifest"), touched };

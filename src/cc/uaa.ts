@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { parseBasicAuth, parseBearer, signJwt, TokenError, verifyJwt } from "../auth/index.ts";
 import { LoginRefused, type TokenStore, type UserRepo } from "../store/index.ts";
 import type { CcDeps, CcEnv, CcUser } from "./deps.ts";
+import { readText } from "./body.ts";
 import { invalidToken, notAuthenticated, notAuthorized } from "./errors.ts";
 
 /**
@@ -45,7 +46,7 @@ export function uaaRoutes(deps: CcDeps, users: UserRepo, tokens: TokenStore, key
   });
 
   r.post("/uaa/oauth/token", async (c) => {
-    const form = new URLSearchParams(await c.req.text());
+    const form = new URLSearchParams(await readText(c));
     const basic = parseBasicAuth(c.req.header("authorization"));
     const clientId = basic?.username ?? form.get("client_id") ?? "";
     const clientSecret = basic?.password ?? form.get("client_secret") ?? "";
@@ -90,7 +91,7 @@ export function uaaRoutes(deps: CcDeps, users: UserRepo, tokens: TokenStore, key
 
   // Logout (RFC 7009 token revocation): either token of a session ends the session (its refresh chain).
   r.post("/uaa/oauth/revoke", async (c) => {
-    const form = new URLSearchParams(await c.req.text());
+    const form = new URLSearchParams(await readText(c));
     const token = form.get("token") ?? "";
     for (const [key, aud] of [[keys.refresh, "cf"], [keys.access, "cloud_controller"]] as const) {
       try {
