@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
@@ -48,6 +49,24 @@ function sweepStale(workRoot: string): void {
   };
   killMarkedGroups((marker) => marker.startsWith(`${workRoot}/`) && stale(marker.slice(workRoot.length + 1)));
   for (const name of readdirSync(workRoot)) if (stale(name)) rmSync(join(workRoot, name), { recursive: true, force: true });
+}
+
+/**
+ * Removes a finished staging's working dir off the critical path: renamed
+ * aside at once (the name keeps the pid prefix, so a crash leaves it to
+ * sweepStale), deleted in the background. Deleting thousands of files
+ * synchronously held every staging's result (and the event loop) for as
+ * long as the unpack itself took.
+ */
+function discard(dir: string): void {
+  const aside = `${dir}-done`;
+  try {
+    renameSync(dir, aside);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  void rm(aside, { recursive: true, force: true }).catch(() => {});
 }
 
 function cacheKey(name: string): string {
@@ -187,10 +206,10 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         startCommand,
         processTypes,
         cacheDir: join(work, "cache"),
-        dispose: () => rmSync(work, { recursive: true, force: true }),
+        dispose: () => discard(work),
       };
     } catch (err) {
-      rmSync(work, { recursive: true, force: true });
+      discard(work);
       rmSync(job.dropletPath, { force: true });
       if (err instanceof StagingError) throw err;
       throw new StagingError("StagerError", `staging failed: ${(err as Error).message}`, { cause: err });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { waitFor } from "../support/poll.ts";
 import { loadConfig } from "../../src/config/index.ts";
 import type { LogLine } from "../../src/model/index.ts";
 import { createStaging, installBuiltinBuildpacks, NO_BUILDPACK_DETECTED, type Staging } from "../../src/st8ge/index.ts";
@@ -144,7 +145,8 @@ describe("Stager with the built-in buildpacks", () => {
     expect(err.code).toBe("NoAppDetectedError");
     expect(err.message).toBe(NO_BUILDPACK_DETECTED);
     expect(seen.at(-1)).toMatchObject({ stream: "ERR", message: `Staging failed: ${NO_BUILDPACK_DETECTED}`, source_type: "STG" });
-    expect(listTree(join(store.dataDir, "staging", "work"))).toEqual([]);
+    // The working dir goes in the background, once the result is out.
+    await waitFor(() => listTree(join(store.dataDir, "staging", "work")).length === 0, { what: "the working dir to be removed" });
     expect(readdirSync(store.blobs.tmpDir)).toEqual([]);
     expect(existsSync(join(store.dataDir, "staging", "cache", "app-fail"))).toBe(false);
   });
