@@ -62,8 +62,9 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
     // Unknown paths answer CF error JSON like the rest of the API (the registry answers its own under /v2).
     app.notFound((c) => c.json({ errors: [{ code: 10000, title: "CF-NotFound", detail: "Unknown request" }] }, 404));
     const bodyLimits = parts.flatMap((p) => p.bodyLimits ?? []);
-    const registryHost = config.kube.registryAddress ? hostName(config.kube.registryAddress.replace(/^\w+:\/\//, "").split("/")[0]!) : null;
-    const apiHosts = apiHostNames(config.host, [...config.apiHosts, ...(registryHost ? [registryHost] : [])]);
+    // Besides apiHosts: the names others are told to reach us by (kubelets' registry address, staging pods' public URL).
+    const advertised = [config.kube.registryAddress, config.kube.publicUrl].flatMap((a) => (a ? [hostName(a.replace(/^\w+:\/\//, "").split("/")[0]!) ?? ""] : [])).filter(Boolean);
+    const apiHosts = apiHostNames(config.host, [...config.apiHosts, ...advertised]);
 
     const doors = parts.flatMap((p) => (p.frontDoor ? [p.frontDoor] : []));
     const websocket = parts.find((p) => p.websocket)?.websocket;
