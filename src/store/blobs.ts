@@ -98,7 +98,7 @@ export class BlobStore {
     if (opts.expectedDigest) assertDigest(opts.expectedDigest);
     const tmp = this.tempPath();
     const hasher = new Bun.CryptoHasher("sha256");
-    const fh = await open(tmp, "w", 0o644);
+    const fh = await open(tmp, "w", 0o600);
     let size = 0;
     try {
       for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
