@@ -127,6 +127,12 @@ export async function checkAppZip(file: string, limits: ZipLimits): Promise<Chec
       if (err instanceof UnsafeArchiveError) throw new ZipRejected(err.message.replace(/^not a zip file.*/, "the uploaded bits are not a zip archive"), { cause: err });
       throw err;
     }
+    // The ratio rule in aggregate too: a thousand 1 MiB entries of zeros each pass alone.
+    const declared = dir.entries.reduce((n, e) => n + e.size, 0);
+    const packed = dir.entries.reduce((n, e) => n + e.compressedSize, 0);
+    if (declared > 64 * 1024 * 1024 && declared > limits.maxRatio * Math.max(1, packed)) {
+      throw new ZipRejected(`the archive inflates more than ${limits.maxRatio} times (a zip bomb?)`);
+    }
     const kinds = new Map<string, CheckedEntry["kind"]>();
     const links = new Map<string, string>();
     const out: CheckedEntry[] = [];
