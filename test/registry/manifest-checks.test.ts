@@ -34,3 +34,12 @@ test("a manifest declaring text/html is refused, and is never served as text/htm
   expect((await h.req("/v2/html/manifests/u")).headers.get("content-type")).toBe("application/vnd.oci.image.manifest.v1+json");
   expect((await pushImage(h, "html", "ok")).digest).toMatch(/^sha256:/);
 });
+
+test("registry Basic auth and /v2/token share the UAA lockout: 5 wrong passwords lock the user", async () => {
+  await h.store.users.create("dave", "dave-password", ["registry.push", "registry.pull"]);
+  const basic = (pw: string) => `Basic ${btoa(`dave:${pw}`)}`;
+  for (let i = 0; i < 5; i++) expect((await h.req("/v2/token?service=eirini-registry", { auth: basic(`wrong-${i}`) })).status).toBe(401);
+  // Locked: the right password is refused too (never verified before, so no cached principal answers;
+  // a client already holding verified credentials keeps them for the registry's short cache period).
+  expect((await h.req("/v2/token?service=eirini-registry&scope=repository:x:pull", { auth: basic("dave-password") })).status).toBe(401);
+});
