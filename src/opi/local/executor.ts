@@ -1,12 +1,13 @@
 import type { HealthCheckType } from "../../model/index.ts";
 
 /**
- * The executor is the local backend's "container runtime": it lays out an
- * instance's directory, starts its process group, watches memory, captures
- * logs, probes health and stops it. Two implementations: the real one
- * (`process-executor.ts`, spawned `/bin/sh -c` processes) and an in-memory
- * fake (`fake-executor.ts`) where instances "run" instantly, for tests and
- * for benchmarks with thousands of processes.
+ * The executor is the local backend's container runtime: it lays out an
+ * instance's files, starts it, enforces its limits, captures logs, probes
+ * health and stops it. Three implementations: `container-executor.ts`
+ * (runc containers, the default where possible), `process-executor.ts`
+ * (plain `/bin/sh -c` process groups, for tests or when containers are
+ * impossible) and an in-memory fake (`fake-executor.ts`) where instances
+ * "run" instantly, for tests and for benchmarks with thousands of processes.
  */
 export interface RunSpec {
   kind: "instance" | "task";
@@ -19,6 +20,8 @@ export interface RunSpec {
   /** CF environment (without the paths the executor owns: HOME, TMPDIR, DEPS_DIR). */
   env: Record<string, string>;
   memoryMb: number;
+  /** Disk limit of the run's writable files (enforced by the container executor; placement-only otherwise). */
+  diskMb?: number;
   /** Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id. */
   log: { sourceId: string; sourceType: string; instanceId: string };
 }
@@ -32,14 +35,31 @@ export interface ProcessRecord {
   /** Kernel start time of the leader (/proc/<pid>/stat field 22): guards against pid reuse. */
   startTicks: string;
   log: RunSpec["log"];
+  /**
+   * Where the run's ports are reachable from the appliance: 127.0.0.1 for
+   * plain processes, the container's IP on the bridge for containers. Not
+   * persisted in SQLite: an executor that needs it fills it in on `adopt`.
+   */
+  host?: string;
 }
 
 export interface ExitStatus {
   /** Exit code, or null when unknown (killed by a signal, or an adopted process). */
   code: number | null;
   signal: string | null;
-  /** Set when the executor killed it for using more memory than allowed. */
+  /** Set when it was killed for using more memory than allowed (the kernel's OOM killer or the executor). */
   outOfMemory: boolean;
+  /** Set when the executor killed it for writing more than its disk limit. */
+  outOfDisk?: boolean;
+}
+
+/** What a run uses now (container executor: from its cgroup and writable layer). */
+export interface RunUsage {
+  memoryBytes: number;
+  /** CPU time used so far, in nanoseconds. */
+  cpuNanos: number;
+  /** Last measured size of the run's writable files; 0 when not measured. */
+  diskBytes: number;
 }
 
 export interface ProcessHandle {
@@ -66,8 +86,14 @@ export class StartError extends Error {
 }
 
 export interface Executor {
-  /** Reserves a free TCP port on 127.0.0.1 for an instance. */
-  freePort(): Promise<number>;
+  /** How runs are isolated: "container" (runc), "process" (process groups) or "fake" (in memory). */
+  readonly isolation?: "container" | "process" | "fake";
+  /**
+   * The port an instance's `containerPort` is reached at: a free TCP port on
+   * 127.0.0.1 for plain processes, the container port itself for containers
+   * (each has its own network namespace and IP).
+   */
+  freePort(containerPort?: number): Promise<number>;
   /** Lays out the run and starts its process group; throws StartError when it cannot. */
   start(spec: RunSpec): Promise<ProcessHandle>;
   /** SIGTERM to the group, `graceMs`, then SIGKILL; resolves when the group is gone. */
@@ -78,11 +104,15 @@ export interface Executor {
    * `exited` resolves at once when the process is gone (or its pid now belongs
    * to another process, which is then left alone).
    */
-  adopt(record: ProcessRecord, memoryMb: number): ProcessHandle;
+  adopt(record: ProcessRecord, memoryMb: number, diskMb?: number): ProcessHandle;
   /** Kills every process group this executor started that is not in `keep` (orphans). */
   sweep(keep: ReadonlySet<number>): Promise<number>;
   /** Removes the run's directory once it is over. */
   cleanup(guid: string): Promise<void>;
   /** Stops background work (memory watch, log tailing) without touching processes. */
   close(): void;
+  /** After a clean stop of every run: releases shared resources (the container bridge). */
+  shutdown?(): Promise<void>;
+  /** Current usage of a run, when the executor measures it. */
+  usage?(handle: ProcessHandle): RunUsage | null;
 }

@@ -16,7 +16,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
   const lrp = d.lrp;
   const run = async () => {
     const ports = new Map<number, number>();
-    for (const p of lrp.ports) ports.set(p, await rt.executor.freePort());
+    for (const p of lrp.ports) ports.set(p, await rt.executor.freePort(p));
     slot.ports = ports;
     const life = "buildpack_lifecycle" in lrp.lifecycle ? lrp.lifecycle.buildpack_lifecycle : undefined;
     const handle = await rt.executor.start({
@@ -26,6 +26,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
       command: life?.start_command ?? "",
       env: instanceEnv({ lrp, index: slot.index, instanceGuid: slot.instanceGuid, ports, cfApi: rt.cfApi() }),
       memoryMb: lrp.memory_mb,
+      diskMb: lrp.disk_mb,
       log: { sourceId: lrp.app_guid, sourceType: `APP/PROC/${lrp.process_type.toUpperCase()}`, instanceId: String(slot.index) },
     });
     if (gen !== slot.gen) {
@@ -61,7 +62,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
  * again, so it only counts as RUNNING once its health check passes here.
  */
 export function adoptSlot(rt: Runtime, d: Desired, slot: Slot, row: ProcessRow): void {
-  const handle = rt.executor.adopt(row.record, d.lrp.memory_mb);
+  const handle = rt.executor.adopt(row.record, d.lrp.memory_mb, d.lrp.disk_mb);
   slot.instanceGuid = row.record.guid;
   slot.ports = new Map(row.ports);
   // Cells are config: one may be gone after a restart, and the process still needs a home.

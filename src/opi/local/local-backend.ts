@@ -78,7 +78,7 @@ export class LocalBackend implements OpiBackend {
       placement_error: s.placementError,
       crash_count: s.crashCount,
       crash_reason: s.crashReason,
-      host: s.cell ? "127.0.0.1" : "",
+      host: s.cell ? s.handle?.record.host || "127.0.0.1" : "",
       port: s.cell ? (s.ports.get(first) ?? 0) : 0,
       instance_guid: s.instanceGuid,
       cell: s.cell,
@@ -128,6 +128,7 @@ export class LocalBackend implements OpiBackend {
     work.push(...stopTasks(this.rt));
     await Promise.all(work);
     this.rt.executor.close();
+    await this.rt.executor.shutdown?.();
   }
 
   /**

@@ -1,0 +1,288 @@
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cgroupUsage, removeCgroupParent, type CgroupUsage } from "./cgroup.ts";
+import { run } from "./exec.ts";
+import { BridgeNetwork, bridgeNameFor } from "./network.ts";
+import { isMounted, mountOverlay, unmount } from "./overlay.ts";
+import { cpuSharesForMemory, runtimeConfig } from "./spec.ts";
+
+/**
+ * Runs containers with runc directly, the way Garden does for Diego: each
+ * container is a runc bundle under `<stateDir>/containers/<id>` (config.json,
+ * an overlay rootfs, its upper and work dirs), runc's own state under
+ * `<stateDir>/runc`, and a network namespace on the appliance's bridge.
+ * Containers are started detached (`runc run -d`): they are not children of
+ * the appliance, so a `kill -9` of the appliance leaves them running and the
+ * next start finds them here again.
+ *
+ * PID 1 of every container is a small shell init that forwards SIGTERM to
+ * every other process of the container and records the exit status of the
+ * main process in `/run/eirini/exit_status` (in the writable layer, read by
+ * the appliance from the upper dir).
+ */
+export const VCAP_UID = 2000;
+export const VCAP_GID = 2000;
+
+const INIT = [
+  "trap 'kill -TERM -1 2>/dev/null' TERM",
+  "trap 'kill -INT -1 2>/dev/null' INT",
+  '"$@" &',
+  "child=$!",
+  'while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done',
+  "printf '%s' \"$rc\" > /run/eirini/exit_status 2>/dev/null",
+  'exit "$rc"',
+].join("\n");
+
+export interface ContainerHostOptions {
+  /** Everything lives here: bundles, runc state, IPAM leases (e.g. `<dataDir>/opi-local/containers`). */
+  stateDir: string;
+  /** Bridge name; default derived from stateDir. */
+  bridge?: string;
+  runcPath?: string;
+  cniPath?: string;
+}
+
+export interface ContainerRequest {
+  id: string;
+  /** Read-only lower layers, topmost first (e.g. droplet layer, then the stack rootfs). */
+  lowers: string[];
+  /** argv of the main process (PID 1's child). */
+  args: string[];
+  /** The environment, or a function of the container's IP (known only once its network exists). */
+  env: Record<string, string> | ((ip: string) => Record<string, string>);
+  cwd: string;
+  /** Directories made in the writable layer, owned by vcap (e.g. /home/vcap/app when there is no droplet). */
+  vcapDirs?: string[];
+  memoryBytes: number;
+  pidsLimit: number;
+  cpuShares?: number;
+  /** Give the container an address on the bridge (default true). */
+  network?: boolean;
+  /** Host directories bind-mounted read-write at the same or another path: container path -> host path. */
+  binds?: Record<string, string>;
+  /** Files the main process writes stdout/stderr to (opened for append by the appliance). */
+  stdout: string;
+  stderr: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  /** Host pid of the container's PID 1. */
+  pid: number;
+  /** Kernel start time of that pid (guards against pid reuse). */
+  startTicks: string;
+  /** Address on the bridge, or "" without a network. */
+  ip: string;
+  cgroupsPath: string;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function startTicksOf(pid: number): string | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    if (rest[0] === "Z") return null;
+    return rest[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export class ContainerHost {
+  readonly network: BridgeNetwork;
+  private readonly runcRoot: string;
+  private readonly bundles: string;
+  private readonly cgroupParent: string;
+
+  constructor(private readonly opts: ContainerHostOptions) {
+    const bridge = opts.bridge ?? bridgeNameFor(opts.stateDir);
+    this.runcRoot = join(opts.stateDir, "runc");
+    this.bundles = join(opts.stateDir, "bundles");
+    for (const d of [this.runcRoot, this.bundles]) mkdirSync(d, { recursive: true });
+    this.network = new BridgeNetwork({ stateDir: join(opts.stateDir, "net"), bridge, cniPath: opts.cniPath });
+    this.cgroupParent = `/eirini-${bridge}`;
+  }
+
+  private runc(...args: string[]): string[] {
+    return [this.opts.runcPath ?? "runc", "--root", this.runcRoot, ...args];
+  }
+
+  dir(id: string): string {
+    if (!ID.test(id)) throw new Error(`invalid container id ${JSON.stringify(id)}`);
+    return join(this.bundles, id);
+  }
+
+  /** The writable layer of a container (host path), e.g. to measure its disk use. */
+  upper(id: string): string {
+    return join(this.dir(id), "upper");
+  }
+
+  /** Creates and starts a container; on failure nothing is left behind. */
+  async create(req: ContainerRequest): Promise<ContainerInfo> {
+    const dir = this.dir(req.id);
+    if (existsSync(dir) || existsSync(this.network.netnsPath(req.id))) await this.destroy(req.id);
+    const rootfs = join(dir, "rootfs");
+    const upper = join(dir, "upper");
+    for (const d of [rootfs, upper, join(dir, "work"), join(upper, "run", "eirini")]) mkdirSync(d, { recursive: true });
+    chownSync(join(upper, "run", "eirini"), VCAP_UID, VCAP_GID);
+    for (const d of req.vcapDirs ?? []) {
+      const parts = d.split("/").filter(Boolean);
+      if (parts.includes("..")) throw new Error(`invalid directory ${d}`);
+      let rel = "";
+      for (const part of parts) {
+        rel = join(rel, part);
+        const p = join(upper, rel);
+        if (existsSync(p)) continue;
+        // An upper directory's owner and mode win over the layers below: copy them from the layer that has it.
+        const below = req.lowers.map((l) => join(l, rel)).find((l) => existsSync(l));
+        const st = below ? statSync(below) : undefined;
+        mkdirSync(p, { mode: st ? st.mode & 0o7777 : 0o755 });
+        chownSync(p, st?.uid ?? VCAP_UID, st?.gid ?? VCAP_GID);
+      }
+    }
+    const cgroupsPath = `${this.cgroupParent}/${req.id}`;
+    const mark = timer();
+    try {
+      await mountOverlay(req.lowers, upper, join(dir, "work"), rootfs);
+      mark("overlay");
+      const net = req.network === false ? undefined : await this.network.attach(req.id);
+      mark("network");
+      const hostname = req.id.slice(0, 63);
+      writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n::1 localhost\n${net ? `${net.ip} ${hostname}\n` : ""}`);
+      const readOnlyFiles: Record<string, string> = { "/etc/hosts": join(dir, "hosts") };
+      if (existsSync("/etc/resolv.conf")) readOnlyFiles["/etc/resolv.conf"] = "/etc/resolv.conf";
+      const config = runtimeConfig({
+        rootfs,
+        hostname,
+        args: ["/bin/sh", "-c", INIT, "init", ...req.args],
+        env: typeof req.env === "function" ? req.env(net?.ip ?? "") : req.env,
+        cwd: req.cwd,
+        uid: VCAP_UID,
+        gid: VCAP_GID,
+        netns: net?.netns,
+        cgroupsPath,
+        memoryBytes: req.memoryBytes,
+        pidsLimit: req.pidsLimit,
+        cpuShares: req.cpuShares ?? cpuSharesForMemory(req.memoryBytes / 1048576),
+        readOnlyFiles,
+        binds: req.binds,
+      });
+      writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+      const out = openSync(req.stdout, "a");
+      const err = openSync(req.stderr, "a");
+      try {
+        const res = await run(this.runc("--log", join(dir, "runc.log"), "run", "--detach", "--bundle", dir, "--pid-file", join(dir, "pid"), req.id), { stdio: { stdout: out, stderr: err }, allowFail: true });
+        if (res.code !== 0) throw new Error(`runc run failed: ${runcLogTail(join(dir, "runc.log"))}`);
+        mark("runc");
+      } finally {
+        closeSync(out);
+        closeSync(err);
+      }
+      const pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
+      const info: ContainerInfo = { id: req.id, pid, startTicks: startTicksOf(pid) ?? "", ip: net?.ip ?? "", cgroupsPath };
+      writeFileSync(join(dir, "info.json"), JSON.stringify(info));
+      return info;
+    } catch (err) {
+      await this.destroy(req.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** What `create` recorded, for re-adoption after an appliance restart; null when unknown. */
+  info(id: string): ContainerInfo | null {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), "info.json"), "utf8")) as ContainerInfo;
+    } catch {
+      return null;
+    }
+  }
+
+  /** True while the container's PID 1 is the process `create` started. */
+  alive(info: Pick<ContainerInfo, "pid" | "startTicks">): boolean {
+    const t = startTicksOf(info.pid);
+    return t !== null && t === info.startTicks;
+  }
+
+  /** Signals PID 1 (SIGTERM is forwarded to every process; SIGKILL ends the whole PID namespace). */
+  signal(info: Pick<ContainerInfo, "pid" | "startTicks">, sig: "SIGTERM" | "SIGKILL"): boolean {
+    if (!this.alive(info)) return false;
+    try {
+      process.kill(info.pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  usage(id: string): CgroupUsage | null {
+    const info = this.info(id);
+    return info ? cgroupUsage(info.cgroupsPath) : null;
+  }
+
+  /** How the main process ended: its exit status (if the init recorded it) and whether the OOM killer struck. */
+  exitInfo(id: string): { code: number | null; oomKilled: boolean } {
+    let code: number | null = null;
+    try {
+      const n = Number.parseInt(readFileSync(join(this.upper(id), "run", "eirini", "exit_status"), "utf8"), 10);
+      if (Number.isFinite(n)) code = n;
+    } catch {
+      // Not recorded: PID 1 itself was killed.
+    }
+    const info = this.info(id);
+    const usage = info ? cgroupUsage(info.cgroupsPath) : null;
+    return { code, oomKilled: (usage?.oomKills ?? 0) > 0 };
+  }
+
+  /** Kills and removes a container with its cgroup, rootfs mount, network and files; fine when it is gone. */
+  async destroy(id: string): Promise<void> {
+    const dir = this.dir(id);
+    await run(this.runc("delete", "--force", id), { allowFail: true });
+    const rootfs = join(dir, "rootfs");
+    if (existsSync(rootfs) && (await isMounted(rootfs))) await unmount(rootfs);
+    await this.network.detach(id);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** Ids of every container with a bundle or a network namespace here. */
+  list(): string[] {
+    const ids = new Set<string>(this.network.namespaces());
+    try {
+      for (const n of readdirSync(this.bundles)) ids.add(n);
+    } catch {
+      // no bundles yet
+    }
+    return [...ids].filter((id) => ID.test(id));
+  }
+
+  /** Removes the bridge and its rules once no container is left (a clean stop). */
+  async teardownIfIdle(): Promise<boolean> {
+    if (this.list().length > 0) return false;
+    await this.network.teardown();
+    removeCgroupParent(this.cgroupParent);
+    return true;
+  }
+}
+
+function runcLogTail(file: string): string {
+  try {
+    const lines = readFileSync(file, "utf8").trim().split("\n").slice(-3);
+    return lines.map((l) => {
+      try {
+        return (JSON.parse(l) as { msg?: string }).msg ?? l;
+      } catch {
+        return l;
+      }
+    }).join(" | ");
+  } catch {
+    return "(no runc log)";
+  }
+}
+
+function timer(): (what: string) => void {
+  let t = performance.now();
+  return (what) => {
+    if (process.env.EIRINI_CONTAINER_TIMING) console.error(`container ${what}: ${(performance.now() - t).toFixed(1)} ms`);
+    t = performance.now();
+  };
+}
