@@ -213,10 +213,8 @@ export class ContainerExecutor implements Executor {
 
   async stop(handle: ProcessHandle, graceMs: number): Promise<void> {
     const run = this.runs.get(handle.record.guid);
-    if (!run) {
-      await handle.exited;
-      return;
-    }
+    // Not (or no longer) ours: already ended, or this executor was closed and another one owns it now.
+    if (!run) return;
     if (!this.host.signal(run.info, graceMs > 0 ? "SIGTERM" : "SIGKILL")) {
       await handle.exited;
       return;
