@@ -112,7 +112,8 @@ export class ContainerExecutor implements Executor {
     return join(this.opts.root, "runs", guid);
   }
 
-  private stackRootfs(): Promise<string> {
+  /** The stack's rootfs directory (unpacked on first use); staging in containers shares it. */
+  stackRootfs(): Promise<string> {
     this.stack ??= this.opts.stackRootfs().catch((err) => {
       this.stack = undefined;
       throw new StartError(`no stack root filesystem for containers: ${(err as Error).message}`, { cause: err });

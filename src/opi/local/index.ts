@@ -64,13 +64,15 @@ export interface LocalBackendOptions {
   cfApi?: () => string;
 }
 
-/** Builds the local backend; call `start()` to re-adopt and converge, `stop()` to stop every instance. */
-export function createLocalBackend(opts: LocalBackendOptions): LocalBackend {
-  const root = opts.dataDir ?? join(opts.store.dataDir, "opi-local");
-  const logger = opts.logger.child({ part: "opi-local" });
+/**
+ * The executor the config and this machine allow: containers (runc) by
+ * default, plain processes when asked for or, with one loud warning, when
+ * containers cannot run here.
+ */
+export function createExecutor(opts: LocalBackendOptions, root = opts.dataDir ?? join(opts.store.dataDir, "opi-local"), logger = opts.logger.child({ part: "opi-local" })): Executor {
   const dropletPath = (hash: string) => opts.store.blobs.path(`sha256:${hash}`);
-  let executor = opts.executor;
-  if (!executor) {
+  let executor: Executor;
+  {
     const mode = isolationMode(opts.store, opts.config);
     if (mode.mode === "container") {
       executor = new ContainerExecutor({
@@ -99,6 +101,14 @@ export function createLocalBackend(opts: LocalBackendOptions): LocalBackend {
       });
     }
   }
+  return executor;
+}
+
+/** Builds the local backend; call `start()` to re-adopt and converge, `stop()` to stop every instance. */
+export function createLocalBackend(opts: LocalBackendOptions): LocalBackend {
+  const root = opts.dataDir ?? join(opts.store.dataDir, "opi-local");
+  const logger = opts.logger.child({ part: "opi-local" });
+  const executor = opts.executor ?? createExecutor(opts, root, logger);
   return new LocalBackend({
     config: opts.config,
     logger: opts.logger,
