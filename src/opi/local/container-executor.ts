@@ -47,6 +47,8 @@ interface Run {
   outOfDisk: boolean;
   measuring: boolean;
   finishing: boolean;
+  /** CPU time at the last usage sample, to report a fraction of a core. */
+  cpuSample?: { nanos: number; at: number; cpu: number };
   resolve: (s: ExitStatus) => void;
   exited: Promise<ExitStatus>;
 }
@@ -264,11 +266,20 @@ export class ContainerExecutor implements Executor {
     await removeTree(this.runDir(guid));
   }
 
+  /** From the container's cgroup (memory, CPU time) and the last measurement of its writable layer. */
   usage(handle: ProcessHandle): RunUsage | null {
     const run = this.runs.get(handle.record.guid);
     if (!run) return null;
     const u = this.host.usage(run.record.guid);
-    return u ? { memoryBytes: u.memoryBytes, cpuNanos: u.cpuNanos, diskBytes: run.diskBytes } : null;
+    if (!u) return null;
+    const now = Date.now();
+    const prev = run.cpuSample;
+    let cpu = prev?.cpu ?? 0;
+    if (!prev || now - prev.at >= 500) {
+      if (prev) cpu = Math.max(0, u.cpuNanos - prev.nanos) / ((now - prev.at) * 1e6);
+      run.cpuSample = { nanos: u.cpuNanos, at: now, cpu };
+    }
+    return { time: new Date(now).toISOString(), cpu, mem: u.memoryBytes, disk: run.diskBytes };
   }
 
   close(): void {

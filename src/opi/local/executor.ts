@@ -53,13 +53,16 @@ export interface ExitStatus {
   outOfDisk?: boolean;
 }
 
-/** What a run uses now (container executor: from its cgroup and writable layer). */
+/**
+ * What a run uses, as CF's process stats report it (the same shape as the
+ * model's InstanceUsage): `cpu` a fraction of one core over the last period,
+ * `mem` and `disk` in bytes, `time` when measured (ISO 8601).
+ */
 export interface RunUsage {
-  memoryBytes: number;
-  /** CPU time used so far, in nanoseconds. */
-  cpuNanos: number;
-  /** Last measured size of the run's writable files; 0 when not measured. */
-  diskBytes: number;
+  time: string;
+  cpu: number;
+  mem: number;
+  disk: number;
 }
 
 export interface ProcessHandle {
@@ -113,6 +116,6 @@ export interface Executor {
   close(): void;
   /** After a clean stop of every run: releases shared resources (the container bridge). */
   shutdown?(): Promise<void>;
-  /** Current usage of a run, when the executor measures it. */
+  /** The run's latest measured resource usage; null before the first measurement or when it cannot measure. */
   usage?(handle: ProcessHandle): RunUsage | null;
 }
