@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -83,5 +83,27 @@ export function removeCgroupParent(path: string): void {
     } catch {
       // absent, or still in use
     }
+  }
+}
+
+/**
+ * Makes the parent cgroup of the appliance's containers weigh like one busy
+ * process per CPU against the rest of the machine. Per-container shares are
+ * CF's (small for small apps: 10 for 128 MB); they only divide the parent's
+ * part among containers, so a busy host cannot starve every app.
+ */
+export function prepareCgroupParent(path: string, cpus = navigator.hardwareConcurrency || 1): void {
+  try {
+    if (isCgroupV2()) {
+      const dir = join(ROOT, path);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "cpu.weight"), String(Math.min(10_000, 100 * cpus)));
+      return;
+    }
+    const dir = join(ROOT, "cpu", path);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "cpu.shares"), String(1024 * cpus));
+  } catch {
+    // Not fatal: containers then share one process's weight.
   }
 }

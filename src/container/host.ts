@@ -1,6 +1,6 @@
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupUsage, removeCgroupParent, type CgroupUsage } from "./cgroup.ts";
+import { cgroupUsage, prepareCgroupParent, removeCgroupParent, type CgroupUsage } from "./cgroup.ts";
 import { run } from "./exec.ts";
 import { BridgeNetwork, bridgeNameFor } from "./network.ts";
 import { isMounted, mountOverlay, unmount } from "./overlay.ts";
@@ -94,6 +94,7 @@ export class ContainerHost {
   private readonly runcRoot: string;
   private readonly bundles: string;
   private readonly cgroupParent: string;
+  private parentReady = false;
 
   constructor(private readonly opts: ContainerHostOptions) {
     const bridge = opts.bridge ?? bridgeNameFor(opts.stateDir);
@@ -142,11 +143,16 @@ export class ContainerHost {
       }
     }
     const cgroupsPath = `${this.cgroupParent}/${req.id}`;
+    if (!this.parentReady) {
+      prepareCgroupParent(this.cgroupParent);
+      this.parentReady = true;
+    }
     const mark = timer();
     try {
       await mountOverlay(req.lowers, upper, join(dir, "work"), rootfs);
       mark("overlay");
-      const net = req.network === false ? undefined : await this.network.attach(req.id);
+      const net = req.network === false ? undefined : await this.network.take();
+      if (net) writeFileSync(join(dir, "net.json"), JSON.stringify({ id: net.id }));
       mark("network");
       const hostname = req.id.slice(0, 63);
       writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n::1 localhost\n${net ? `${net.ip} ${hostname}\n` : ""}`);
@@ -237,29 +243,58 @@ export class ContainerHost {
   /** Kills and removes a container with its cgroup, rootfs mount, network and files; fine when it is gone. */
   async destroy(id: string): Promise<void> {
     const dir = this.dir(id);
+    let netId = id;
+    try {
+      netId = (JSON.parse(readFileSync(join(dir, "net.json"), "utf8")) as { id: string }).id;
+    } catch {
+      // no network recorded: a namespace named after the container, if any
+    }
     await run(this.runc("delete", "--force", id), { allowFail: true });
     const rootfs = join(dir, "rootfs");
     if (existsSync(rootfs) && (await isMounted(rootfs))) await unmount(rootfs);
-    await this.network.detach(id);
+    if (netId !== id || existsSync(this.network.netnsPath(id))) await this.network.detach(netId);
     rmSync(dir, { recursive: true, force: true });
   }
 
-  /** Ids of every container with a bundle or a network namespace here. */
+  private readonly pending = new Set<Promise<void>>();
+
+  /**
+   * Removes an ended container without making the caller wait (its processes
+   * are gone already; cgroup, mount and network are cleanup). Teardown waits for it.
+   */
+  destroyLater(id: string, onError?: (err: unknown) => void): void {
+    const p = this.destroy(id).catch((err: unknown) => onError?.(err));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Ids of every container with a bundle here, and of network namespaces no container or warm pool holds. */
   list(): string[] {
-    const ids = new Set<string>(this.network.namespaces());
+    const ids = new Set<string>();
+    const held = this.network.pooled();
     try {
-      for (const n of readdirSync(this.bundles)) ids.add(n);
+      for (const n of readdirSync(this.bundles)) {
+        ids.add(n);
+        try {
+          held.add((JSON.parse(readFileSync(join(this.bundles, n, "net.json"), "utf8")) as { id: string }).id);
+        } catch {
+          // no network
+        }
+      }
     } catch {
       // no bundles yet
     }
+    for (const ns of this.network.namespaces()) if (!held.has(ns)) ids.add(ns);
     return [...ids].filter((id) => ID.test(id));
   }
 
   /** Removes the bridge and its rules once no container is left (a clean stop). */
   async teardownIfIdle(): Promise<boolean> {
-    if (this.list().length > 0) return false;
+    await Promise.all([...this.pending]);
+    if (readdirSync(this.bundles).length > 0) return false;
     await this.network.teardown();
     removeCgroupParent(this.cgroupParent);
+    this.parentReady = false;
     return true;
   }
 }

@@ -27,6 +27,8 @@ export interface NetworkConfig {
 }
 
 export interface Attachment {
+  /** The CNI container id the namespace was attached under (detach with it). */
+  id: string;
   ip: string;
   netns: string;
   hostVeth: string;
@@ -97,6 +99,41 @@ export class BridgeNetwork {
     return join(NETNS_DIR, this.netnsName(id));
   }
 
+  private readonly pool: Attachment[] = [];
+  private filling = false;
+
+  /**
+   * A ready network namespace for a new container: one from a small pool
+   * kept warm in the background (the CNI plugins' ~20-100 ms are then off the
+   * start path), else a fresh one. Pool namespaces are `<bridge>-p-<random>`;
+   * the container records which one it got.
+   */
+  async take(poolSize = 2): Promise<Attachment> {
+    const ready = this.pool.shift();
+    this.refill(poolSize);
+    return ready ?? this.attach(`p-${crypto.randomUUID().slice(0, 12)}`);
+  }
+
+  private refill(poolSize: number): void {
+    if (this.filling || this.pool.length >= poolSize) return;
+    this.filling = true;
+    void (async () => {
+      try {
+        while (this.pool.length < poolSize) this.pool.push(await this.attach(`p-${crypto.randomUUID().slice(0, 12)}`));
+      } catch {
+        // The next take attaches on its own and says why if it cannot.
+      } finally {
+        this.filling = false;
+      }
+    })();
+  }
+
+  /** Drops the warm pool (before a teardown or a sweep). */
+  async drainPool(): Promise<void> {
+    while (this.filling) await Bun.sleep(5);
+    for (const a of this.pool.splice(0)) await this.detach(a.id).catch(() => {});
+  }
+
   /** Makes the container's network namespace with lo up and a veth on the bridge; returns its IP. */
   async attach(id: string): Promise<Attachment> {
     await (this.rulesReady ??= this.isolationRules().catch((err) => {
@@ -115,7 +152,7 @@ export class BridgeNetwork {
       const hostVeth = out.interfaces?.find((i) => !i.sandbox && i.name !== this.bridge)?.name ?? "";
       if (!ip) throw new Error(`CNI bridge gave no IP: ${res.stdout.slice(0, 200)}`);
       if (hostVeth) await run(["ip", "link", "set", "dev", hostVeth, "type", "bridge_slave", "isolated", "on"]);
-      return { ip, netns, hostVeth };
+      return { id, ip, netns, hostVeth };
     } catch (err) {
       await this.detach(id).catch(() => {});
       throw err;
@@ -129,7 +166,12 @@ export class BridgeNetwork {
     if (existsSync(netns)) await run(["ip", "netns", "delete", this.netnsName(id)], { allowFail: true });
   }
 
-  /** Container ids that have a namespace on this bridge (for sweeping leftovers). */
+  /** Ids of pooled namespaces not yet handed out. */
+  pooled(): Set<string> {
+    return new Set(this.pool.map((a) => a.id));
+  }
+
+  /** CNI ids that have a namespace on this bridge (for sweeping leftovers). */
   namespaces(): string[] {
     try {
       const prefix = `${this.bridge}-`;
@@ -160,6 +202,7 @@ export class BridgeNetwork {
 
   /** Removes the bridge, its isolation rules and the IPAM state (no container may be attached any more). */
   async teardown(): Promise<void> {
+    await this.drainPool();
     for (const id of this.namespaces()) await this.detach(id).catch(() => {});
     for (const r of await this.rules()) {
       const [table, chain, ...spec] = r as [string, string, ...string[]];

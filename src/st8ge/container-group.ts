@@ -87,6 +87,8 @@ export async function runInContainer(opts: ContainerGroupOptions): Promise<Group
     };
     const onAbort = () => stop("cancelled");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
+    // Cancelled while the container was being made (its processes may already run): stop it now.
+    if (opts.signal?.aborted) stop("cancelled");
     const timer = setTimeout(() => stop("timeout"), opts.limits.timeoutMs);
     let tick = 0;
     let measuring = false;
@@ -94,7 +96,7 @@ export async function runInContainer(opts: ContainerGroupOptions): Promise<Group
       while (opts.host.alive(info)) {
         readOut();
         readErr();
-        if (tick++ % 4 === 0 && !measuring && !killedFor) {
+        if (tick++ % 8 === 0 && !measuring && !killedFor) {
           measuring = true;
           void Promise.all([diskUsageBytes(opts.limits.diskDir), diskUsageBytes(opts.host.upper(opts.id))])
             .then(([a, b]) => {
@@ -102,7 +104,7 @@ export async function runInContainer(opts: ContainerGroupOptions): Promise<Group
             })
             .finally(() => (measuring = false));
         }
-        await Bun.sleep(opts.pollMs ?? 100);
+        await Bun.sleep(Math.min(opts.pollMs ?? 25, 25));
       }
     } finally {
       clearTimeout(timer);
@@ -119,8 +121,10 @@ export async function runInContainer(opts: ContainerGroupOptions): Promise<Group
   } finally {
     out.end();
     err.end();
-    await opts.host.destroy(opts.id).catch(() => {});
     rmSync(outFile, { force: true });
     rmSync(errFile, { force: true });
+    // Every process of it is gone already (PID 1 ended the namespace); removing the cgroup, mount and
+    // network is cleanup the droplet upload need not wait for (a crash meanwhile: the next start sweeps it).
+    opts.host.destroyLater(opts.id);
   }
 }

@@ -1,4 +1,4 @@
-import { test } from "bun:test";
+import { test, setDefaultTimeout } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerHost, containerSupport } from "../../src/container/index.ts";
@@ -6,6 +6,9 @@ import { createLocalExecutor } from "../../src/st8ge/index.ts";
 import { standInStack } from "../support/stack-rootfs.ts";
 import { runExecutorContract } from "./executor-contract.ts";
 import { tempDir } from "./support.ts";
+
+// Real containers on a shared 2-core machine: starts can take longer than bun's 5 s default under load.
+setDefaultTimeout(30_000);
 
 /**
  * Whether a process a buildpack started (pid as seen in its container's own

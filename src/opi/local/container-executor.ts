@@ -202,9 +202,10 @@ export class ContainerExecutor implements Executor {
     if (run.finishing) return;
     run.finishing = true;
     const { code, oomKilled } = this.host.exitInfo(run.record.guid);
-    await this.host.destroy(run.record.guid).catch((err: unknown) => this.opts.logger.warn("container cleanup failed", { guid: run.record.guid, error: err }));
     for (const t of run.tails) t.close();
     this.runs.delete(run.record.guid);
+    // Its processes are all gone (PID 1 ended the namespace): removing cgroup, mount and network need not delay the report.
+    this.host.destroyLater(run.record.guid, (err) => this.opts.logger.warn("container cleanup failed", { guid: run.record.guid, error: err }));
     const killed = code === null || code === 137;
     run.resolve({
       code: run.outOfDisk || oomKilled ? (code ?? 137) : code,
@@ -242,7 +243,7 @@ export class ContainerExecutor implements Executor {
     const info = this.host.info(record.guid);
     if (!info || info.pid !== record.pid || !this.host.alive(info)) {
       const ended = info ? this.host.exitInfo(record.guid) : { code: null, oomKilled: false };
-      void this.host.destroy(record.guid).catch(() => {});
+      this.host.destroyLater(record.guid);
       return { record: { ...record, host: info?.ip ?? "" }, exited: Promise.resolve({ code: ended.code, signal: null, outOfMemory: ended.oomKilled }) };
     }
     return this.track({ ...record, host: info.ip }, info, diskMb, true);

@@ -39,11 +39,9 @@ export class DropletLayers {
     const tmp = `${dir}.tmp-${crypto.randomUUID().slice(0, 8)}`;
     mkdirSync(join(tmp, "home"), { recursive: true });
     try {
-      await runCommand(["cp", "-a", unpacked, join(tmp, "home", "vcap")]);
-      rmSync(join(tmp, "home", "vcap", ".complete"), { force: true });
-      // CF droplets belong to vcap and are writable by it (the DropletCache copy is read-only).
-      await runCommand(["chown", "-R", "-h", `${VCAP_UID}:${VCAP_GID}`, join(tmp, "home", "vcap")]);
-      await runCommand(["chmod", "-R", "u+w", join(tmp, "home", "vcap")]);
+      // CF droplets belong to vcap and are writable by it (the DropletCache copy is read-only); one shell, one spawn.
+      const home = join(tmp, "home", "vcap");
+      await runCommand(["/bin/sh", "-c", 'cp -a "$1" "$2" && rm -f "$2/.complete" && chown -R -h "$3" "$2" && chmod -R u+w "$2"', "layer", unpacked, home, `${VCAP_UID}:${VCAP_GID}`]);
       writeFileSync(join(tmp, ".complete"), hash);
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);

@@ -1,7 +1,10 @@
-import { afterAll, test } from "bun:test";
+import { afterAll, test, setDefaultTimeout } from "bun:test";
 import { cleanupTempDirs } from "../../support/tmp.ts";
 import { runOpiContract } from "../contract.ts";
 import { containersUnavailable, containerSetup } from "./container-harness.ts";
+
+// Real containers on a shared 2-core machine: starts can take longer than bun's 5 s default under load.
+setDefaultTimeout(30_000);
 
 afterAll(cleanupTempDirs);
 

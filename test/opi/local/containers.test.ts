@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LRP, LRPInput, OpiEvent, Task } from "../../../src/model/index.ts";
@@ -6,6 +6,9 @@ import { waitFor } from "../../support/poll.ts";
 import { cleanupTempDirs } from "../../support/tmp.ts";
 import { makeLRP, makeTask } from "../contract.ts";
 import { containersUnavailable, containerSetup, type ContainerSetup } from "./container-harness.ts";
+
+// Real containers on a shared 2-core machine: starts can take longer than bun's 5 s default under load.
+setDefaultTimeout(30_000);
 
 afterAll(cleanupTempDirs);
 
@@ -167,7 +170,7 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
     for (let i = 0; i < 5; i++) expect((await fetch(`http://${c!.host}:8080/`)).status).toBe(200);
     expect((await s.backend.getInstances(calm.process_guid))[0]!.state).toBe("RUNNING");
     await s.backend.stopLRP(bomb.process_guid);
-    expect(cgroupFile("pids", b!.instance_guid, "pids.current")).toBeNull();
+    await waitFor(() => cgroupFile("pids", b!.instance_guid, "pids.current") === null, { what: "the bomb's cgroup to go" });
     await s.backend.stopLRP(calm.process_guid);
   });
 
@@ -197,9 +200,9 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
     expect(after.map((i) => i.instance_guid)).toEqual(before.map((i) => i.instance_guid));
     expect(after.map((i) => i.host)).toEqual(before.map((i) => i.host));
     expect((await fetch(`http://${after[1]!.host}:8080/`)).status).toBe(200);
-    expect(existsSync(join(s.dir, "opi-local", "containers", "bundles", gone!.instance_guid))).toBe(false);
+    await waitFor(() => !existsSync(join(s.dir, "opi-local", "containers", "bundles", gone!.instance_guid)), { what: "the leftover's bundle to go" });
     expect(cgroupFile("memory", gone!.instance_guid, "memory.limit_in_bytes")).toBeNull();
     await next.stopLRP(keep.process_guid);
-    expect(readdirSync(join(s.dir, "opi-local", "containers", "bundles"))).toEqual([]);
+    await waitFor(() => readdirSync(join(s.dir, "opi-local", "containers", "bundles")).length === 0, { what: "every bundle to go" });
   });
 });
