@@ -51,6 +51,8 @@ export interface ContainerRequest {
   /** The environment, or a function of the container's IP (known only once its network exists). */
   env: Record<string, string> | ((ip: string) => Record<string, string>);
   cwd: string;
+  /** The process's user (default vcap, 2000:2000); docker images run as their own user. */
+  user?: { uid: number; gid: number };
   /** Directories made in the writable layer, owned by vcap (e.g. /home/vcap/app when there is no droplet). */
   vcapDirs?: string[];
   memoryBytes: number;
@@ -77,6 +79,28 @@ export interface ContainerInfo {
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Where the static init shell appears inside a container (bind-mounted read-only). */
+const INIT_IN_CONTAINER = "/.eirini/busybox";
+
+/**
+ * A statically linked busybox on the host (Debian `busybox-static`) runs PID 1
+ * whatever the root filesystem holds: docker images without a shell
+ * (distroless, scratch) included. Without it, PID 1 is the rootfs's /bin/sh.
+ */
+function staticInit(): string | null {
+  for (const p of ["/bin/busybox", "/usr/bin/busybox"]) {
+    try {
+      const head = readFileSync(p).subarray(0, 4096);
+      // A static ELF has no program interpreter (no "ld-linux" path near the start).
+      if (head[0] === 0x7f && !head.toString("latin1").includes("ld-linux") && !head.toString("latin1").includes("ld-musl")) return p;
+    } catch {
+      // not there
+    }
+  }
+  return null;
+}
+const STATIC_INIT = staticInit();
 
 export function startTicksOf(pid: number): string | null {
   try {
@@ -126,7 +150,8 @@ export class ContainerHost {
     const rootfs = join(dir, "rootfs");
     const upper = join(dir, "upper");
     for (const d of [rootfs, upper, join(dir, "work"), join(upper, "run", "eirini")]) mkdirSync(d, { recursive: true });
-    chownSync(join(upper, "run", "eirini"), VCAP_UID, VCAP_GID);
+    const user = req.user ?? { uid: VCAP_UID, gid: VCAP_GID };
+    chownSync(join(upper, "run", "eirini"), user.uid, user.gid);
     for (const d of req.vcapDirs ?? []) {
       const parts = d.split("/").filter(Boolean);
       if (parts.includes("..")) throw new Error(`invalid directory ${d}`);
@@ -157,21 +182,23 @@ export class ContainerHost {
       const hostname = req.id.slice(0, 63);
       writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n::1 localhost\n${net ? `${net.ip} ${hostname}\n` : ""}`);
       const readOnlyFiles: Record<string, string> = { "/etc/hosts": join(dir, "hosts") };
+
       if (existsSync("/etc/resolv.conf")) readOnlyFiles["/etc/resolv.conf"] = "/etc/resolv.conf";
       const config = runtimeConfig({
         rootfs,
         hostname,
-        args: ["/bin/sh", "-c", INIT, "init", ...req.args],
+        args: STATIC_INIT ? [INIT_IN_CONTAINER, "sh", "-c", INIT, "init", ...req.args] : ["/bin/sh", "-c", INIT, "init", ...req.args],
         env: typeof req.env === "function" ? req.env(net?.ip ?? "") : req.env,
         cwd: req.cwd,
-        uid: VCAP_UID,
-        gid: VCAP_GID,
+        uid: user.uid,
+        gid: user.gid,
         netns: net?.netns,
         cgroupsPath,
         memoryBytes: req.memoryBytes,
         pidsLimit: req.pidsLimit,
         cpuShares: req.cpuShares ?? cpuSharesForMemory(req.memoryBytes / 1048576),
         readOnlyFiles,
+        ...(STATIC_INIT ? { executables: { [INIT_IN_CONTAINER]: STATIC_INIT } } : {}),
         binds: req.binds,
       });
       writeFileSync(join(dir, "config.json"), JSON.stringify(config));

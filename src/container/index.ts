@@ -21,3 +21,4 @@ export { containerSupport, type SupportCheck, type ContainerSupport } from "./su
 export { unpackStackLayers } from "./stack-rootfs.ts";
 export { diskUsageBytes } from "./disk.ts";
 export { run as runCommand } from "./exec.ts";
+export { pullImage, resolveImageUser, dockerReference, ImageError, type ImageConfig, type PulledImage } from "./image.ts";

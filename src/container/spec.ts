@@ -24,6 +24,8 @@ export interface ContainerSpec {
   cpuShares: number;
   /** Files bind-mounted read-only: container path -> host path. */
   readOnlyFiles?: Record<string, string>;
+  /** Programs bind-mounted read-only and executable (the static init): container path -> host path. */
+  executables?: Record<string, string>;
   /** Directories bind-mounted read-write: container path -> host path. */
   binds?: Record<string, string>;
   /** Open file limit (CF: 16384). */
@@ -48,6 +50,7 @@ export function cpuSharesForMemory(memoryMb: number, weight?: number): number {
 
 export function runtimeConfig(s: ContainerSpec): Record<string, unknown> {
   const binds = Object.entries(s.binds ?? {}).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["rbind", "rw", "nosuid", "nodev"] }));
+  const programs = Object.entries(s.executables ?? {}).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind", "ro", "nosuid", "nodev"] }));
   const files = Object.entries(s.readOnlyFiles ?? {}).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind", "ro", "nosuid", "nodev", "noexec"] }));
   return {
     ociVersion: "1.0.2",
@@ -71,6 +74,7 @@ export function runtimeConfig(s: ContainerSpec): Record<string, unknown> {
       { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       ...files,
+      ...programs,
       ...binds,
     ],
     linux: {

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { ContainerHost, diskUsageBytes, type ContainerInfo } from "../../container/index.ts";
+import { ContainerHost, diskUsageBytes, ImageError, pullImage, resolveImageUser, type ContainerInfo, type PulledImage } from "../../container/index.ts";
 import type { Logger } from "../../log/index.ts";
 import type { LogSink } from "../../model/index.ts";
 import { DropletCache, removeTree } from "./droplet.ts";
@@ -36,6 +36,8 @@ export interface ContainerExecutorOptions {
   /** How often each container's writable layer is measured against its disk limit. */
   diskPollMs?: number;
   maxLogBacklogBytes?: number;
+  /** Credentials for images on a registry the appliance knows (its own embedded one), by registry host. */
+  registryAuth?: (host: string) => { username: string; password: string } | undefined;
 }
 
 interface Run {
@@ -85,6 +87,8 @@ const LAUNCHER = [
  */
 export class ContainerExecutor implements Executor {
   readonly isolation = "container" as const;
+  readonly runsImages = true;
+  private readonly images: ImageCache;
   readonly host: ContainerHost;
   private readonly runs = new Map<string, Run>();
   private readonly droplets: DropletCache;
@@ -96,6 +100,7 @@ export class ContainerExecutor implements Executor {
     mkdirSync(join(opts.root, "runs"), { recursive: true });
     this.droplets = new DropletCache(opts.root, opts.dropletPath);
     this.layers = new DropletLayers(opts.root, this.droplets);
+    this.images = new ImageCache(join(opts.root, "images"));
     this.host = new ContainerHost({ stateDir: join(opts.root, "containers"), ...(opts.bridge ? { bridge: opts.bridge } : {}) });
     const poll = setInterval(() => this.pollRuns(), opts.logPollMs ?? 100);
     const disk = setInterval(() => void this.measureDisks(), opts.diskPollMs ?? 5000);
@@ -129,6 +134,7 @@ export class ContainerExecutor implements Executor {
   }
 
   async start(spec: RunSpec): Promise<ProcessHandle> {
+    if (spec.image) return this.startImage(spec, spec.image);
     const dir = this.runDir(spec.guid);
     const stack = await this.stackRootfs();
     const layer = spec.dropletHash ? await this.layers.layer(spec.dropletHash) : undefined;
@@ -166,6 +172,63 @@ export class ContainerExecutor implements Executor {
       throw new Error(`cannot start container: ${(err as Error).message}`, { cause: err });
     }
     const record: ProcessRecord = { guid: spec.guid, kind: spec.kind, pid: info.pid, pgid: info.pid, startTicks: info.startTicks, log: spec.log, host: info.ip };
+    return this.track(record, info, spec.diskMb, false);
+  }
+
+  /** A docker-lifecycle run: the image's rootfs, user, ENTRYPOINT/CMD, env and EXPOSEd port, CF's env on top. */
+  private async startImage(spec: RunSpec, image: NonNullable<RunSpec["image"]>): Promise<ProcessHandle> {
+    const dir = this.runDir(spec.guid);
+    let pulled: PulledImage;
+    let user: { uid: number; gid: number };
+    try {
+      const own = image.username ? undefined : this.opts.registryAuth?.(image.ref.replace(/^docker:\/\//, "").split("/")[0] ?? "");
+      pulled = await this.images.pull(image.ref, own ?? { username: image.username, password: image.password });
+      user = resolveImageUser(pulled.rootfs, pulled.config.user);
+    } catch (err) {
+      if (err instanceof ImageError) throw new StartError(err.message, { cause: err });
+      throw err;
+    }
+    const c = pulled.config;
+    const argv = image.command.length > 0 ? image.command : [...c.entrypoint, ...c.cmd];
+    if (argv.length === 0) throw new StartError(`the image ${image.ref} has no ENTRYPOINT or CMD and no command was given`);
+    const appPort = c.exposedPorts[0];
+    await removeTree(dir);
+    mkdirSync(dir, { recursive: true });
+    for (const f of ["stdout", "stderr"]) closeSync(openSync(join(dir, f), "a"));
+    const env = (ip: string): Record<string, string> => {
+      const e: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: user.uid === 0 ? "/root" : "/home/vcap", ...c.env, ...spec.env };
+      // CF gives a docker app its first EXPOSEd port as $PORT.
+      if (appPort) {
+        e.PORT = String(appPort);
+        e.CF_INSTANCE_PORT = String(appPort);
+        e.CF_INSTANCE_PORTS = JSON.stringify([{ external: appPort, internal: appPort }]);
+      }
+      if (ip) {
+        e.CF_INSTANCE_IP = ip;
+        e.CF_INSTANCE_INTERNAL_IP = ip;
+        if (e.PORT) e.CF_INSTANCE_ADDR = `${ip}:${e.PORT}`;
+      }
+      return e;
+    };
+    let info: ContainerInfo;
+    try {
+      info = await this.host.create({
+        id: spec.guid,
+        lowers: [pulled.rootfs],
+        user,
+        args: argv,
+        env,
+        cwd: c.workingDir,
+        memoryBytes: spec.memoryMb * 1024 * 1024,
+        pidsLimit: this.opts.pidsLimit ?? 1024,
+        stdout: join(dir, "stdout"),
+        stderr: join(dir, "stderr"),
+      });
+    } catch (err) {
+      await removeTree(dir);
+      throw new Error(`cannot start container: ${(err as Error).message}`, { cause: err });
+    }
+    const record: ProcessRecord = { guid: spec.guid, kind: spec.kind, pid: info.pid, pgid: info.pid, startTicks: info.startTicks, log: spec.log, host: info.ip, ...(appPort ? { appPort } : {}) };
     return this.track(record, info, spec.diskMb, false);
   }
 
@@ -315,5 +378,20 @@ export class ContainerExecutor implements Executor {
         run.measuring = false;
       }
     }
+  }
+}
+
+/** One pull at a time per image reference; every start pulls (a moved tag is seen), unchanged layers are not fetched again. */
+class ImageCache {
+  private readonly inflight = new Map<string, Promise<PulledImage>>();
+  constructor(private readonly dir: string) {}
+
+  pull(ref: string, creds: { username?: string; password?: string }): Promise<PulledImage> {
+    let p = this.inflight.get(ref);
+    if (!p) {
+      p = pullImage(ref, this.dir, creds).finally(() => this.inflight.delete(ref));
+      this.inflight.set(ref, p);
+    }
+    return p;
   }
 }

@@ -17,6 +17,13 @@ export interface RunSpec {
   dropletHash?: string;
   /** Command to run; empty means the droplet's staging_info.yml start_command. */
   command: string;
+  /**
+   * A docker-lifecycle run: the OCI image to run instead of stack + droplet,
+   * with its ENTRYPOINT/CMD unless `command` (argv) is given, as its own
+   * user, `PORT` = its first EXPOSEd port. Only executors with
+   * `runsImages` accept it.
+   */
+  image?: { ref: string; command: string[]; username?: string; password?: string };
   /** CF environment (without the paths the executor owns: HOME, TMPDIR, DEPS_DIR). */
   env: Record<string, string>;
   memoryMb: number;
@@ -41,6 +48,8 @@ export interface ProcessRecord {
    * persisted in SQLite: an executor that needs it fills it in on `adopt`.
    */
   host?: string;
+  /** The port the app really listens on when it is not the one asked for (a docker image's EXPOSE). */
+  appPort?: number;
 }
 
 export interface ExitStatus {
@@ -91,6 +100,8 @@ export class StartError extends Error {
 export interface Executor {
   /** How runs are isolated: "container" (runc), "process" (process groups) or "fake" (in memory). */
   readonly isolation?: "container" | "process" | "fake";
+  /** True when it can run docker images (RunSpec.image). */
+  readonly runsImages?: boolean;
   /**
    * The port an instance's `containerPort` is reached at: a free TCP port on
    * 127.0.0.1 for plain processes, the container port itself for containers

@@ -62,6 +62,8 @@ export interface LocalBackendOptions {
   maxLogBacklogBytes?: number;
   /** The appliance's API URL, for VCAP_APPLICATION.cf_api. */
   cfApi?: () => string;
+  /** Credentials for docker images on a registry the appliance knows (its own), by registry host. */
+  registryAuth?: (host: string) => { username: string; password: string } | undefined;
 }
 
 /**
@@ -85,6 +87,7 @@ export function createExecutor(opts: LocalBackendOptions, root = opts.dataDir ??
         diskPollMs: opts.config.local.diskPollMs,
         logPollMs: opts.logPollMs,
         maxLogBacklogBytes: opts.maxLogBacklogBytes,
+        registryAuth: opts.registryAuth,
       });
       logger.info("apps run in containers (runc)", { stack: mode.stack.kind === "dir" ? mode.stack.path : mode.stack.name, bridge: (executor as ContainerExecutor).host.network.bridge });
     } else {

@@ -4,7 +4,7 @@ import { StartError, type ProcessHandle } from "./executor.ts";
 import { probeUntilHealthy } from "./health-checks.ts";
 import type { Runtime } from "./runtime.ts";
 import type { ProcessRow } from "./state.ts";
-import { setSlotState, type Desired, type Slot } from "./slot.ts";
+import { primaryPort, setSlotState, type Desired, type Slot } from "./slot.ts";
 
 /** Starts a process for a slot just placed on a cell; it is CLAIMED until its health check passes. */
 export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
@@ -19,11 +19,13 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
     for (const p of lrp.ports) ports.set(p, await rt.executor.freePort(p));
     slot.ports = ports;
     const life = "buildpack_lifecycle" in lrp.lifecycle ? lrp.lifecycle.buildpack_lifecycle : undefined;
+    const docker = "docker_lifecycle" in lrp.lifecycle ? lrp.lifecycle.docker_lifecycle : undefined;
     const handle = await rt.executor.start({
       kind: "instance",
       guid: slot.instanceGuid,
       dropletHash: life?.droplet_hash,
       command: life?.start_command ?? "",
+      ...(docker ? { image: { ref: docker.image, command: docker.command, username: docker.registry_username, password: docker.registry_password } } : {}),
       env: instanceEnv({ lrp, index: slot.index, instanceGuid: slot.instanceGuid, ports, cfApi: rt.cfApi() }),
       memoryMb: lrp.memory_mb,
       diskMb: lrp.disk_mb,
@@ -36,6 +38,8 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
       return;
     }
     slot.handle = handle;
+    // A docker image listens on its EXPOSEd port: route and health-check that one.
+    if (handle.record.appPort) slot.ports = new Map([[primaryPort(lrp), handle.record.appPort]]);
     rt.state.saveProcess({
       record: handle.record,
       owner: lrp.process_guid,

@@ -17,6 +17,11 @@ import { cancelTask, desireTask, stopTasks } from "./tasks.ts";
  */
 export class LocalBackend implements OpiBackend {
   readonly name = "local";
+
+  /** Docker images run only in containers (the CC refuses docker pushes at once otherwise). */
+  get supportsDockerImages(): boolean {
+    return this.rt.executor.runsImages === true;
+  }
   private readonly rt: Runtime;
   private readonly scheduler: Scheduler;
 

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { AppliancePart, PartContext } from "../../part/index.ts";
+import type { Registry } from "../../registry/index.ts";
 import { createLocalExecutor, type StagingExecutor } from "../../st8ge/index.ts";
 import { ContainerExecutor } from "./container-executor.ts";
 import { createExecutor, createLocalBackend, type LocalBackendOptions } from "./index.ts";
@@ -12,8 +13,16 @@ import type { LocalBackend } from "./local-backend.ts";
  * get, as an `OpiBackend`. With container isolation, `stagingExecutor` runs
  * buildpacks in containers on the same stack and bridge as the apps.
  */
-export function createLocalBackendPart(ctx: PartContext): { part: LocalBackendPart; backend: LocalBackend; stagingExecutor?: StagingExecutor } {
-  const opts: LocalBackendOptions = { store: ctx.store, config: ctx.config, logger: ctx.logger, logs: ctx.store.logs, cfApi: ctx.baseUrl };
+export function createLocalBackendPart(ctx: PartContext, deps: { registry?: Pick<Registry, "pullCredentials"> } = {}): { part: LocalBackendPart; backend: LocalBackend; stagingExecutor?: StagingExecutor } {
+  // Docker images on the appliance's own registry are pulled with its pull-only account (as kubelets get it in a pull secret).
+  const registryAuth = (host: string) => {
+    if (!deps.registry) return undefined;
+    const own = new URL(ctx.baseUrl());
+    const port = own.port || "80";
+    const mine = [own.host, `127.0.0.1:${port}`, `localhost:${port}`];
+    return mine.includes(host) ? deps.registry.pullCredentials() : undefined;
+  };
+  const opts: LocalBackendOptions = { store: ctx.store, config: ctx.config, logger: ctx.logger, logs: ctx.store.logs, cfApi: ctx.baseUrl, registryAuth };
   const executor = createExecutor(opts);
   const backend = createLocalBackend({ ...opts, executor });
   const stagingExecutor =

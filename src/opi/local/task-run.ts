@@ -21,6 +21,7 @@ export function startTask(rt: Runtime, t: TaskRun): void {
   t.status = { ...t.status, state: "RUNNING", started_at: Math.floor(rt.clock.now() / 1000) };
   rt.state.saveTask(task, t.status, rt.clock.now());
   const life = task.lifecycle && "buildpack_lifecycle" in task.lifecycle ? task.lifecycle.buildpack_lifecycle : undefined;
+  const docker = task.lifecycle && "docker_lifecycle" in task.lifecycle ? task.lifecycle.docker_lifecycle : undefined;
   t.done = (async () => {
     let handle: ProcessHandle;
     try {
@@ -29,6 +30,8 @@ export function startTask(rt: Runtime, t: TaskRun): void {
         guid: task.guid,
         dropletHash: life?.droplet_hash,
         command: task.command,
+        // A task of a docker app runs its command with the image's shell.
+        ...(docker ? { image: { ref: docker.image, command: ["/bin/sh", "-c", task.command] } } : {}),
         env: taskEnv(task, rt.cfApi()),
         memoryMb: task.memory_mb,
         diskMb: task.disk_mb,

@@ -112,7 +112,7 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
     const pids = Number(r.out.find((l) => l.startsWith("pids="))?.slice(5));
     expect(pids).toBeGreaterThan(0);
     expect(pids).toBeLessThanOrEqual(5);
-    expect(r.out.filter((l) => l.startsWith("ps ")).every((l) => /^ps\s+\d+ (sh|ps|sed|grep|ls)$/.test(l))).toBe(true);
+    expect(r.out.filter((l) => l.startsWith("ps ")).every((l) => /^ps\s+\d+ (busybox|sh|ps|sed|grep|ls)$/.test(l))).toBe(true);
     expect(process.kill(process.pid, 0)).toBe(true);
     expect((await s.backend.getInstances(other.process_guid))[0]).toMatchObject({ state: "RUNNING", instance_guid: o!.instance_guid });
     expect((await fetch(`http://${o!.host}:8080/`)).status).toBe(200);
