@@ -102,6 +102,8 @@ export interface Executor {
   readonly isolation?: "container" | "process" | "fake";
   /** True when it can run docker images (RunSpec.image). */
   readonly runsImages?: boolean;
+  /** How it was chosen, logged once when the backend starts (the loud "isolation is off" warning lives here). */
+  readonly startupNotice?: { level: "info" | "warn"; message: string; fields?: Record<string, unknown> };
   /**
    * The port an instance's `containerPort` is reached at: a free TCP port on
    * 127.0.0.1 for plain processes, the container port itself for containers

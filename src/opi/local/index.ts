@@ -89,10 +89,8 @@ export function createExecutor(opts: LocalBackendOptions, root = opts.dataDir ??
         maxLogBacklogBytes: opts.maxLogBacklogBytes,
         registryAuth: opts.registryAuth,
       });
-      logger.info("apps run in containers (runc)", { stack: mode.stack.kind === "dir" ? mode.stack.path : mode.stack.name, bridge: (executor as ContainerExecutor).host.network.bridge });
+      Object.assign(executor, { startupNotice: { level: "info", message: "apps, tasks and staging run in containers (runc)", fields: { stack: mode.stack.kind === "dir" ? mode.stack.path : mode.stack.name, bridge: (executor as ContainerExecutor).host.network.bridge } } });
     } else {
-      // One loud line: apps then share this machine's user, files and network with the appliance.
-      if (mode.warning) logger.warn(`CONTAINER ISOLATION IS OFF: apps and staging run as plain processes with the appliance's own privileges. ${mode.warning}`);
       executor = new ProcessExecutor({
         root,
         dropletPath,
@@ -102,6 +100,8 @@ export function createExecutor(opts: LocalBackendOptions, root = opts.dataDir ??
         logPollMs: opts.logPollMs,
         maxLogBacklogBytes: opts.maxLogBacklogBytes,
       });
+      // One loud line when the backend starts: apps then share this machine's user, files and network with the appliance.
+      if (mode.warning) Object.assign(executor, { startupNotice: { level: "warn", message: `CONTAINER ISOLATION IS OFF: apps and staging run as plain processes with the appliance's own privileges. ${mode.warning}` } });
     }
   }
   return executor;

@@ -24,6 +24,7 @@ export class LocalBackend implements OpiBackend {
   }
   private readonly rt: Runtime;
   private readonly scheduler: Scheduler;
+  private noticed = false;
 
   constructor(core: LocalBackendCore) {
     this.rt = createRuntime(core, () => this.scheduler.converge());
@@ -120,6 +121,9 @@ export class LocalBackend implements OpiBackend {
   }
 
   async start(): Promise<void> {
+    const notice = this.rt.executor.startupNotice;
+    if (notice && !this.noticed) this.rt.log[notice.level](notice.message, notice.fields);
+    this.noticed = true;
     this.rt.stopped = false;
     await readopt(this.rt);
     this.scheduler.converge();
