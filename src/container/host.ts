@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { cgroupUsage, prepareCgroupParent, removeCgroupParent, type CgroupUsage } from "./cgroup.ts";
 import { run } from "./exec.ts";
 import { BridgeNetwork, bridgeNameFor } from "./network.ts";
+import { Limiter } from "./limiter.ts";
 import { isMounted, mountOverlay, unmount } from "./overlay.ts";
 import { cpuSharesForMemory, runtimeConfig } from "./spec.ts";
 
@@ -143,8 +144,15 @@ export class ContainerHost {
     return join(this.dir(id), "upper");
   }
 
-  /** Creates and starts a container; on failure nothing is left behind. */
-  async create(req: ContainerRequest): Promise<ContainerInfo> {
+  private readonly creating = new Limiter(4);
+  private readonly removing = new Limiter(4);
+
+  /** Creates and starts a container (at most 4 at once); on failure nothing is left behind. */
+  create(req: ContainerRequest): Promise<ContainerInfo> {
+    return this.creating.run(() => this.createNow(req));
+  }
+
+  private async createNow(req: ContainerRequest): Promise<ContainerInfo> {
     const dir = this.dir(req.id);
     if (existsSync(dir) || existsSync(this.network.netnsPath(req.id))) await this.destroy(req.id);
     const rootfs = join(dir, "rootfs");
@@ -290,7 +298,7 @@ export class ContainerHost {
    * are gone already; cgroup, mount and network are cleanup). Teardown waits for it.
    */
   destroyLater(id: string, onError?: (err: unknown) => void): void {
-    const p = this.destroy(id).catch((err: unknown) => onError?.(err));
+    const p = this.removing.run(() => this.destroy(id)).catch((err: unknown) => onError?.(err));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }

@@ -81,11 +81,13 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
         "grep -E '^(CapEff|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status",
         'echo "home=$(stat -c %U /home/vcap/app) app=$(stat -c %U /home/vcap/app/server.js)"',
         "echo changed > /home/vcap/app/server.js && echo droplet-writable",
+        // seccomp: no new namespaces (a way to regain capabilities), no mounts.
+        "if unshare -U true 2>/dev/null; then echo made-userns; else echo no-userns; fi",
         'echo "memory=$(cat /proc/1/cgroup >/dev/null; echo ok)"',
       ].join(" && "),
     );
     expect(r.state).toBe("SUCCEEDED");
-    expect(r.out).toEqual(expect.arrayContaining(["uid=2000 gid=2000", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2", "home=vcap app=vcap", "droplet-writable"]));
+    expect(r.out).toEqual(expect.arrayContaining(["uid=2000 gid=2000", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2", "home=vcap app=vcap", "droplet-writable", "no-userns"]));
     // The task changed its own copy: the instance's droplet is untouched.
     expect(await (await fetch(`http://${i!.host}:8080/`)).text()).toContain('"index":"0"');
     await s.backend.stopLRP(lrp.process_guid);
