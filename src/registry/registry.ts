@@ -133,12 +133,6 @@ export class Registry {
     return listStacks(this.store.db);
   }
 
-  /** The stored layer files of a stack, bottom first (for unpacking it into a container rootfs); null when not imported. */
-  stackLayerFiles(name: string): { digest: string; path: string }[] | null {
-    const stack = loadStack(this.store.db, name);
-    return stack ? stack.layers.map((l) => ({ digest: l.digest, path: this.blobs.path(l.digest) })) : null;
-  }
-
   deleteStack(name: string): void {
     deleteStack(this.store.db, name);
   }

@@ -73,38 +73,35 @@ export interface LocalBackendOptions {
  */
 export function createExecutor(opts: LocalBackendOptions, root = opts.dataDir ?? join(opts.store.dataDir, "opi-local"), logger = opts.logger.child({ part: "opi-local" })): Executor {
   const dropletPath = (hash: string) => opts.store.blobs.path(`sha256:${hash}`);
-  let executor: Executor;
-  {
-    const mode = isolationMode(opts.store, opts.config);
-    if (mode.mode === "container") {
-      executor = new ContainerExecutor({
-        root,
-        dropletPath,
-        stackRootfs: () => stackRootfs(mode.stack, root),
-        logs: opts.logs,
-        logger,
-        pidsLimit: opts.config.local.pidsLimit,
-        diskPollMs: opts.config.local.diskPollMs,
-        logPollMs: opts.logPollMs,
-        maxLogBacklogBytes: opts.maxLogBacklogBytes,
-        registryAuth: opts.registryAuth,
-      });
-      Object.assign(executor, { startupNotice: { level: "info", message: "apps, tasks and staging run in containers (runc)", fields: { stack: mode.stack.kind === "dir" ? mode.stack.path : mode.stack.name, bridge: (executor as ContainerExecutor).host.network.bridge } } });
-    } else {
-      executor = new ProcessExecutor({
-        root,
-        dropletPath,
-        logs: opts.logs,
-        logger,
-        memoryPollMs: opts.memoryPollMs,
-        logPollMs: opts.logPollMs,
-        maxLogBacklogBytes: opts.maxLogBacklogBytes,
-      });
-      // One loud line when the backend starts: apps then share this machine's user, files and network with the appliance.
-      if (mode.warning) Object.assign(executor, { startupNotice: { level: "warn", message: `CONTAINER ISOLATION IS OFF: apps and staging run as plain processes with the appliance's own privileges. ${mode.warning}` } });
-    }
+  const mode = isolationMode(opts.store, opts.config);
+  if (mode.mode === "container") {
+    const executor = new ContainerExecutor({
+      root,
+      dropletPath,
+      stackRootfs: () => stackRootfs(mode.stack, root),
+      logs: opts.logs,
+      logger,
+      pidsLimit: opts.config.local.pidsLimit,
+      diskPollMs: opts.config.local.diskPollMs,
+      logPollMs: opts.logPollMs,
+      maxLogBacklogBytes: opts.maxLogBacklogBytes,
+      registryAuth: opts.registryAuth,
+    });
+    const stack = mode.stack.kind === "dir" ? mode.stack.path : mode.stack.name;
+    return Object.assign(executor, { startupNotice: { level: "info" as const, message: "apps, tasks and staging run in containers (runc)", fields: { stack, bridge: executor.host.network.bridge } } });
   }
-  return executor;
+  const executor = new ProcessExecutor({
+    root,
+    dropletPath,
+    logs: opts.logs,
+    logger,
+    memoryPollMs: opts.memoryPollMs,
+    logPollMs: opts.logPollMs,
+    maxLogBacklogBytes: opts.maxLogBacklogBytes,
+  });
+  // One loud line when the backend starts: apps then share this machine's user, files and network with the appliance.
+  if (!mode.warning) return executor;
+  return Object.assign(executor, { startupNotice: { level: "warn" as const, message: `CONTAINER ISOLATION IS OFF: apps and staging run as plain processes with the appliance's own privileges. ${mode.warning}` } });
 }
 
 /** Builds the local backend; call `start()` to re-adopt and converge, `stop()` to stop every instance. */

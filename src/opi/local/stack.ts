@@ -2,8 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../../config/index.ts";
 import { unpackStackLayers } from "../../container/index.ts";
-import { silentLogger } from "../../log/index.ts";
-import { createRegistry } from "../../registry/index.ts";
+import { stackLayerFiles } from "../../registry/index.ts";
 import type { Store } from "../../store/index.ts";
 
 /**
@@ -21,7 +20,7 @@ export function findStack(store: Store, config: Config): StackSource {
   }
   let layers: { digest: string; path: string }[] | null = null;
   try {
-    layers = createRegistry({ store, config, tokenKey: "opi-local-stack", logger: silentLogger }).stackLayerFiles(wanted);
+    layers = stackLayerFiles(store, wanted);
   } catch {
     layers = null;
   }
