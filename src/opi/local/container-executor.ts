@@ -17,6 +17,7 @@ import {
   type RunUsage,
 } from "./executor.ts";
 import { LogTail } from "./log-tail.ts";
+import { listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
 import { probeAddress } from "./probes.ts";
 
 export interface ContainerExecutorOptions {
@@ -322,7 +323,15 @@ export class ContainerExecutor implements Executor {
       await removeTree(join(this.opts.root, "runs", id)).catch(() => {});
     }
     if (killed) this.opts.logger.warn("removed leftover containers", { containers: killed });
-    return killed;
+    // Plain processes from a run in process mode on this data dir are leftovers too now.
+    let groups = 0;
+    for (const pid of listPids()) {
+      if (pid === process.pid || readEnvVar(pid, "EIRINI_CELL_ROOT") !== this.opts.root) continue;
+      const st = readStat(pid);
+      if (st && signalGroup(st.pgrp, "SIGKILL")) groups++;
+    }
+    if (groups) this.opts.logger.warn("killed processes left from process isolation", { groups });
+    return killed + groups;
   }
 
   async cleanup(guid: string): Promise<void> {
