@@ -41,6 +41,8 @@ export interface ContainerHostOptions {
   bridge?: string;
   runcPath?: string;
   cniPath?: string;
+  /** Host TCP ports containers may reach (see NetworkConfig.openPorts). */
+  openPorts?: () => number[];
 }
 
 export interface ContainerRequest {
@@ -126,7 +128,7 @@ export class ContainerHost {
     this.runcRoot = join(opts.stateDir, "runc");
     this.bundles = join(opts.stateDir, "bundles");
     for (const d of [this.runcRoot, this.bundles]) mkdirSync(d, { recursive: true });
-    this.network = new BridgeNetwork({ stateDir: join(opts.stateDir, "net"), bridge, cniPath: opts.cniPath });
+    this.network = new BridgeNetwork({ stateDir: join(opts.stateDir, "net"), bridge, cniPath: opts.cniPath, openPorts: opts.openPorts });
     this.cgroupParent = `/eirini-${bridge}`;
   }
 

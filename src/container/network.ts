@@ -24,6 +24,12 @@ export interface NetworkConfig {
   bridge: string;
   /** Plugins directory (Debian: /usr/lib/cni). */
   cniPath?: string;
+  /**
+   * Host TCP ports containers may connect to (the appliance's router when it
+   * listens beyond loopback, so apps reach each other through routes); read
+   * when the rules are first made.
+   */
+  openPorts?: () => number[];
 }
 
 export interface Attachment {
@@ -41,6 +47,7 @@ export class BridgeNetwork {
   readonly bridge: string;
   private subnetCache: string | undefined;
   private rulesReady: Promise<void> | undefined;
+  private openPorts: number[] | undefined;
 
   constructor(private readonly cfg: NetworkConfig) {
     this.bridge = cfg.bridge;
@@ -185,9 +192,12 @@ export class BridgeNetwork {
   private async rules(): Promise<string[][]> {
     const b = this.bridge;
     const subnet = await this.subnet();
+    // Inserted at the top in this order, so the ACCEPTs end up above the DROP.
+    const open = (this.openPorts ??= this.cfg.openPorts?.().filter((p) => Number.isInteger(p) && p > 0) ?? []);
     return [
       ["filter", "FORWARD", "-i", b, "-o", b, "-j", "DROP"],
       ["filter", "INPUT", "-i", b, "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP"],
+      ...open.map((p) => ["filter", "INPUT", "-i", b, "-p", "tcp", "--dport", String(p), "-j", "ACCEPT"]),
       ["nat", "POSTROUTING", "-s", subnet, "!", "-o", b, "-j", "MASQUERADE"],
     ];
   }
@@ -211,6 +221,7 @@ export class BridgeNetwork {
     await run(["ip", "link", "delete", this.bridge], { allowFail: true });
     rmSync(join(this.cfg.stateDir, "ipam"), { recursive: true, force: true });
     this.rulesReady = undefined;
+    this.openPorts = undefined;
   }
 }
 

@@ -37,6 +37,8 @@ export interface ContainerExecutorOptions {
   /** How often each container's writable layer is measured against its disk limit. */
   diskPollMs?: number;
   maxLogBacklogBytes?: number;
+  /** Host TCP ports apps may connect to: the appliance's port when it listens beyond loopback (apps then reach each other through routes). */
+  openPorts?: () => number[];
   /** Credentials for images on a registry the appliance knows (its own embedded one), by registry host. */
   registryAuth?: (host: string) => { username: string; password: string } | undefined;
 }
@@ -102,7 +104,7 @@ export class ContainerExecutor implements Executor {
     this.droplets = new DropletCache(opts.root, opts.dropletPath);
     this.layers = new DropletLayers(opts.root, this.droplets);
     this.images = new ImageCache(join(opts.root, "images"));
-    this.host = new ContainerHost({ stateDir: join(opts.root, "containers"), ...(opts.bridge ? { bridge: opts.bridge } : {}) });
+    this.host = new ContainerHost({ stateDir: join(opts.root, "containers"), ...(opts.bridge ? { bridge: opts.bridge } : {}), ...(opts.openPorts ? { openPorts: opts.openPorts } : {}) });
     const poll = setInterval(() => this.pollRuns(), opts.logPollMs ?? 100);
     const disk = setInterval(() => void this.measureDisks(), opts.diskPollMs ?? 5000);
     poll.unref();

@@ -62,6 +62,8 @@ export interface LocalBackendOptions {
   maxLogBacklogBytes?: number;
   /** The appliance's API URL, for VCAP_APPLICATION.cf_api. */
   cfApi?: () => string;
+  /** Host TCP ports containers may reach (the appliance's port when it listens beyond loopback). */
+  openPorts?: () => number[];
   /** Credentials for docker images on a registry the appliance knows (its own), by registry host. */
   registryAuth?: (host: string) => { username: string; password: string } | undefined;
 }
@@ -86,6 +88,7 @@ export function createExecutor(opts: LocalBackendOptions, root = opts.dataDir ??
       logPollMs: opts.logPollMs,
       maxLogBacklogBytes: opts.maxLogBacklogBytes,
       registryAuth: opts.registryAuth,
+      ...(opts.openPorts ? { openPorts: opts.openPorts } : {}),
     });
     const stack = mode.stack.kind === "dir" ? mode.stack.path : mode.stack.name;
     return Object.assign(executor, { startupNotice: { level: "info" as const, message: "apps, tasks and staging run in containers (runc)", fields: { stack, bridge: executor.host.network.bridge } } });

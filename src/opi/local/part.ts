@@ -22,7 +22,11 @@ export function createLocalBackendPart(ctx: PartContext, deps: { registry?: Pick
     const mine = [own.host, `127.0.0.1:${port}`, `localhost:${port}`];
     return mine.includes(host) ? deps.registry.pullCredentials() : undefined;
   };
-  const opts: LocalBackendOptions = { store: ctx.store, config: ctx.config, logger: ctx.logger, logs: ctx.store.logs, cfApi: ctx.baseUrl, registryAuth };
+  // Apps reach each other through routes, as in CF: when the appliance listens beyond loopback, its port is open to containers
+  // (only that port). On loopback (the default) the router is this machine's alone and containers cannot reach it.
+  const loopback = /^(127\.|localhost$|::1$|\[::1\]$)/.test(ctx.config.host);
+  const openPorts = () => (loopback ? [] : [Number(new URL(ctx.baseUrl()).port)]);
+  const opts: LocalBackendOptions = { store: ctx.store, config: ctx.config, logger: ctx.logger, logs: ctx.store.logs, cfApi: ctx.baseUrl, registryAuth, openPorts };
   const executor = createExecutor(opts);
   const backend = createLocalBackend({ ...opts, executor });
   const stagingExecutor =

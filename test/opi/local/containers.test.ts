@@ -127,13 +127,17 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
     const loopback = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("appliance") });
     const [a, b, c] = t!.host.split(".").map(Number) as [number, number, number];
     const gateway = `${a}.${b}.${c & ~3}.1`;
+    // A listener on the bridge's own address: reachable by routing, so only the INPUT rule keeps apps out.
+    const onBridge = Bun.serve({ hostname: gateway, port: 0, fetch: () => new Response("host") });
     try {
       const r = await task(
         [
           // A positive control: the probe does reach a listener of the container's own.
           `node -e "require('http').createServer((q, r) => r.end('self')).listen(${loopback.port}, '127.0.0.1')" & sleep 0.5; curl -s -m 1 http://127.0.0.1:${loopback.port}/ && echo " <- own listener"; kill %1`,
           `if curl -s -m 1 http://${gateway}:${loopback.port}/; then echo reached-host; fi`,
+          `if curl -s -m 1 http://${gateway}:${onBridge.port}/; then echo reached-host-on-bridge; fi`,
           `if curl -s -m 1 http://${gateway}:${loopback.port}/; then echo reached-host; fi`,
+          `if curl -s -m 1 http://${gateway}:${onBridge.port}/; then echo reached-host-on-bridge; fi`,
           `if curl -s -m 1 http://${t!.host}:8080/; then echo reached-other-app; fi`,
           "echo probes-done",
         ].join("; "),
@@ -145,7 +149,40 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
       expect((await fetch(`http://${t!.host}:8080/`)).status).toBe(200);
     } finally {
       loopback.stop(true);
+      onBridge.stop(true);
       await s.backend.stopLRP(target.process_guid);
+    }
+  });
+
+  test("when the appliance listens beyond loopback, its port (and only it) is open to apps: they reach each other through routes", async () => {
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const o = await containerSetup({}, { openPorts: () => [port] });
+    try {
+      const lrp = makeLRP({ lifecycle: { buildpack_lifecycle: { droplet_guid: "d", droplet_hash: o.nodeHash, start_command: "" } } });
+      await o.backend.desireLRP(lrp);
+      const [i] = await waitFor(async () => {
+        const xs = await o.backend.getInstances(lrp.process_guid);
+        return xs[0]?.state === "RUNNING" ? xs : null;
+      }, { timeoutMs: 20_000, what: "an instance" });
+      const [a, b, c] = i!.host.split(".").map(Number) as [number, number, number];
+      const gateway = `${a}.${b}.${c & ~3}.1`;
+      const router = Bun.serve({ hostname: gateway, port, fetch: () => new Response("router") });
+      const other = Bun.serve({ hostname: gateway, port: 0, fetch: () => new Response("other") });
+      try {
+        const t = makeTask({ command: `curl -s -m 2 http://${gateway}:${port}/; echo; if curl -s -m 1 http://${gateway}:${other.port}/; then echo reached-other-port; fi; echo done`, lifecycle: { buildpack_lifecycle: { droplet_guid: "d", droplet_hash: o.nodeHash } } });
+        await o.backend.desireTask(t);
+        await waitFor(async () => (await o.backend.getTask(t.guid))?.state === "SUCCEEDED", { timeoutMs: 20_000, what: "the task" });
+        await waitFor(() => o.logs.messages().includes("done"), { what: "the task's output" });
+        expect(o.logs.messages()).toContain("router");
+        expect(o.logs.messages()).not.toContain("reached-other-port");
+      } finally {
+        router.stop(true);
+        other.stop(true);
+      }
+    } finally {
+      await o.close();
     }
   });
 
