@@ -3,6 +3,7 @@ import { ConfigSchema } from "../../../src/config/index.ts";
 import { createLogger, silentLogger } from "../../../src/log/index.ts";
 import { createExecutor, createLocalBackend } from "../../../src/opi/local/index.ts";
 import { openStore } from "../../../src/store/index.ts";
+import { waitFor } from "../../support/poll.ts";
 import { cleanupTempDirs, tempDir } from "../../support/tmp.ts";
 import { containersUnavailable, containerSetup } from "./container-harness.ts";
 
@@ -50,6 +51,36 @@ const why = await containersUnavailable();
   try {
     expect(s.backend.supportsDockerImages).toBe(true);
   } finally {
+    await s.close();
+  }
+});
+
+(why ? test.skip : test)(`usage comes from the container's cgroup in CF's stats shape${why ? ` (${why})` : ""}`, async () => {
+  const s = await containerSetup();
+  const executor = createExecutor({ store: s.store, config: s.config, logger: silentLogger, logs: { append() {} } });
+  try {
+    const handle = await executor.start({
+      kind: "task",
+      guid: `usage-${crypto.randomUUID().slice(0, 8)}`,
+      dropletHash: s.nodeHash,
+      command: "exec node -e \"const b = Buffer.alloc(48 << 20, 1); setInterval(() => b[0]++, 10)\"",
+      env: {},
+      memoryMb: 128,
+      diskMb: 64,
+      log: { sourceId: "a", sourceType: "APP/TASK/u", instanceId: "0" },
+    });
+    const u = await waitFor(() => {
+      const x = executor.usage?.(handle);
+      return x && x.mem > 40 * 1024 * 1024 ? x : null;
+    }, { timeoutMs: 15_000, what: "the node process's memory in its cgroup" });
+    expect(u.mem).toBeLessThan(128 * 1024 * 1024);
+    expect(u.cpu).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(u.time)).toBeGreaterThan(0);
+    await executor.stop(handle, 0);
+    expect((await handle.exited).outOfMemory).toBe(false);
+  } finally {
+    executor.close();
+    await executor.shutdown?.();
     await s.close();
   }
 });
