@@ -182,13 +182,10 @@ export class ContainerHost {
       prepareCgroupParent(this.cgroupParent);
       this.parentReady = true;
     }
-    const mark = timer();
     try {
       await mountOverlay(req.lowers, upper, join(dir, "work"), rootfs);
-      mark("overlay");
       const net = req.network === false ? undefined : await this.network.take();
       if (net) writeFileSync(join(dir, "net.json"), JSON.stringify({ id: net.id }));
-      mark("network");
       const hostname = req.id.slice(0, 63);
       writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n::1 localhost\n${net ? `${net.ip} ${hostname}\n` : ""}`);
       const readOnlyFiles: Record<string, string> = { "/etc/hosts": join(dir, "hosts") };
@@ -217,7 +214,6 @@ export class ContainerHost {
       try {
         const res = await run(this.runc("--log", join(dir, "runc.log"), "run", "--detach", "--bundle", dir, "--pid-file", join(dir, "pid"), req.id), { stdio: { stdout: out, stderr: err }, allowFail: true });
         if (res.code !== 0) throw new Error(`runc run failed: ${runcLogTail(join(dir, "runc.log"))}`);
-        mark("runc");
       } finally {
         closeSync(out);
         closeSync(err);
@@ -351,10 +347,3 @@ function runcLogTail(file: string): string {
   }
 }
 
-function timer(): (what: string) => void {
-  let t = performance.now();
-  return (what) => {
-    if (process.env.EIRINI_CONTAINER_TIMING) console.error(`container ${what}: ${(performance.now() - t).toFixed(1)} ms`);
-    t = performance.now();
-  };
-}
