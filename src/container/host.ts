@@ -157,6 +157,15 @@ export class ContainerHost {
   private async createNow(req: ContainerRequest): Promise<ContainerInfo> {
     const dir = this.dir(req.id);
     if (existsSync(dir) || existsSync(this.network.netnsPath(req.id))) await this.destroy(req.id);
+    try {
+      return await this.make(req, dir);
+    } catch (err) {
+      await this.destroy(req.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  private async make(req: ContainerRequest, dir: string): Promise<ContainerInfo> {
     const rootfs = join(dir, "rootfs");
     const upper = join(dir, "upper");
     for (const d of [rootfs, upper, join(dir, "work"), join(upper, "run", "eirini")]) mkdirSync(d, { recursive: true });
@@ -182,50 +191,44 @@ export class ContainerHost {
       prepareCgroupParent(this.cgroupParent);
       this.parentReady = true;
     }
+    await mountOverlay(req.lowers, upper, join(dir, "work"), rootfs);
+    const net = req.network === false ? undefined : await this.network.take();
+    if (net) writeFileSync(join(dir, "net.json"), JSON.stringify({ id: net.id }));
+    const hostname = req.id.slice(0, 63);
+    writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n::1 localhost\n${net ? `${net.ip} ${hostname}\n` : ""}`);
+    const readOnlyFiles: Record<string, string> = { "/etc/hosts": join(dir, "hosts") };
+    if (existsSync("/etc/resolv.conf")) readOnlyFiles["/etc/resolv.conf"] = "/etc/resolv.conf";
+    const config = runtimeConfig({
+      rootfs,
+      hostname,
+      args: STATIC_INIT ? [INIT_IN_CONTAINER, "sh", "-c", INIT, "init", ...req.args] : ["/bin/sh", "-c", INIT, "init", ...req.args],
+      env: typeof req.env === "function" ? req.env(net?.ip ?? "") : req.env,
+      cwd: req.cwd,
+      uid: user.uid,
+      gid: user.gid,
+      netns: net?.netns,
+      cgroupsPath,
+      memoryBytes: req.memoryBytes,
+      pidsLimit: req.pidsLimit,
+      cpuShares: req.cpuShares ?? cpuSharesForMemory(req.memoryBytes / 1048576),
+      readOnlyFiles,
+      ...(STATIC_INIT ? { executables: { [INIT_IN_CONTAINER]: STATIC_INIT } } : {}),
+      binds: req.binds,
+    });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    const out = openSync(req.stdout, "a");
+    const err = openSync(req.stderr, "a");
     try {
-      await mountOverlay(req.lowers, upper, join(dir, "work"), rootfs);
-      const net = req.network === false ? undefined : await this.network.take();
-      if (net) writeFileSync(join(dir, "net.json"), JSON.stringify({ id: net.id }));
-      const hostname = req.id.slice(0, 63);
-      writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost\n::1 localhost\n${net ? `${net.ip} ${hostname}\n` : ""}`);
-      const readOnlyFiles: Record<string, string> = { "/etc/hosts": join(dir, "hosts") };
-
-      if (existsSync("/etc/resolv.conf")) readOnlyFiles["/etc/resolv.conf"] = "/etc/resolv.conf";
-      const config = runtimeConfig({
-        rootfs,
-        hostname,
-        args: STATIC_INIT ? [INIT_IN_CONTAINER, "sh", "-c", INIT, "init", ...req.args] : ["/bin/sh", "-c", INIT, "init", ...req.args],
-        env: typeof req.env === "function" ? req.env(net?.ip ?? "") : req.env,
-        cwd: req.cwd,
-        uid: user.uid,
-        gid: user.gid,
-        netns: net?.netns,
-        cgroupsPath,
-        memoryBytes: req.memoryBytes,
-        pidsLimit: req.pidsLimit,
-        cpuShares: req.cpuShares ?? cpuSharesForMemory(req.memoryBytes / 1048576),
-        readOnlyFiles,
-        ...(STATIC_INIT ? { executables: { [INIT_IN_CONTAINER]: STATIC_INIT } } : {}),
-        binds: req.binds,
-      });
-      writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-      const out = openSync(req.stdout, "a");
-      const err = openSync(req.stderr, "a");
-      try {
-        const res = await run(this.runc("--log", join(dir, "runc.log"), "run", "--detach", "--bundle", dir, "--pid-file", join(dir, "pid"), req.id), { stdio: { stdout: out, stderr: err }, allowFail: true });
-        if (res.code !== 0) throw new Error(`runc run failed: ${runcLogTail(join(dir, "runc.log"))}`);
-      } finally {
-        closeSync(out);
-        closeSync(err);
-      }
-      const pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
-      const info: ContainerInfo = { id: req.id, pid, startTicks: startTicksOf(pid) ?? "", ip: net?.ip ?? "", cgroupsPath };
-      writeFileSync(join(dir, "info.json"), JSON.stringify(info));
-      return info;
-    } catch (err) {
-      await this.destroy(req.id).catch(() => {});
-      throw err;
+      const res = await run(this.runc("--log", join(dir, "runc.log"), "run", "--detach", "--bundle", dir, "--pid-file", join(dir, "pid"), req.id), { stdio: { stdout: out, stderr: err }, allowFail: true });
+      if (res.code !== 0) throw new Error(`runc run failed: ${runcLogTail(join(dir, "runc.log"))}`);
+    } finally {
+      closeSync(out);
+      closeSync(err);
     }
+    const pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
+    const info: ContainerInfo = { id: req.id, pid, startTicks: startTicksOf(pid) ?? "", ip: net?.ip ?? "", cgroupsPath };
+    writeFileSync(join(dir, "info.json"), JSON.stringify(info));
+    return info;
   }
 
   /** What `create` recorded, for re-adoption after an appliance restart; null when unknown. */
