@@ -110,6 +110,8 @@ export class ContainerExecutor implements Executor {
     poll.unref();
     disk.unref();
     this.timers.push(poll, disk);
+    // An imported stack is unpacked once; start now so the first push does not wait for it.
+    void this.stackRootfs().catch((err: unknown) => opts.logger.warn("the stack cannot be unpacked yet", { error: err }));
   }
 
   private get logLimits() {
