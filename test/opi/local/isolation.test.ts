@@ -1,10 +1,14 @@
 import { afterAll, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../../../src/cli/index.ts";
 import { ConfigSchema } from "../../../src/config/index.ts";
 import { createLogger, silentLogger } from "../../../src/log/index.ts";
 import { createExecutor, createLocalBackend } from "../../../src/opi/local/index.ts";
 import { openStore } from "../../../src/store/index.ts";
 import { waitFor } from "../../support/poll.ts";
 import { cleanupTempDirs, tempDir } from "../../support/tmp.ts";
+import { standInStack } from "../../support/stack-rootfs.ts";
 import { containersUnavailable, containerSetup } from "./container-harness.ts";
 
 afterAll(cleanupTempDirs);
@@ -84,3 +88,31 @@ const why = await containersUnavailable();
     await s.close();
   }
 });
+
+(why ? test.skip : test)(`a stack imported with \`eirini stack import\` (rootfs tarball) is unpacked once and becomes the containers' rootfs${why ? ` (${why})` : ""}`, async () => {
+  const bare = await standInStack("bare");
+  const dir = tempDir();
+  const tarball = join(dir, "rootfs.tar");
+  expect(Bun.spawnSync(["tar", "-C", bare.rootfs!, "--numeric-owner", "-cf", tarball, "."]).exitCode).toBe(0);
+  const data = join(dir, "data");
+  const io = { out: () => {}, err: () => {}, env: {} };
+  expect(await runCli(["stack", "import", "cflinuxfs4", tarball, "--data-dir", data], io)).toBe(0);
+  const store = openStore(data);
+  const lines: string[] = [];
+  const backend = createLocalBackend({ store, config: ConfigSchema.parse({ dataDir: data }), logger: silentLogger, logs: { append: (l) => void lines.push(l.message) }, logPollMs: 20 });
+  try {
+    await backend.start();
+    await backend.desireTask({ guid: "on-imported-stack", name: "probe", app_guid: "a", command: "cat /etc/debian_version && id -u && ! command -v node", memory_mb: 64, disk_mb: 64, environment: {} } as never);
+    const t = await waitFor(async () => {
+      const x = await backend.getTask("on-imported-stack");
+      return x && (x.state === "SUCCEEDED" || x.state === "FAILED") ? x : null;
+    }, { timeoutMs: 60_000, what: "the task on the imported stack" });
+    expect(t.failure_reason).toBe("");
+    expect(t.state).toBe("SUCCEEDED");
+    await waitFor(() => lines.includes("2000"), { what: "the task's output" });
+    expect(readdirSync(join(data, "opi-local", "stacks")).filter((n) => n.startsWith("cflinuxfs4-"))).toHaveLength(1);
+  } finally {
+    await backend.stop();
+    store.close();
+  }
+}, 90_000);
