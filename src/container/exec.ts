@@ -22,10 +22,12 @@ export interface RunOptions {
   allowFail?: boolean;
   /** File descriptors for the child's stdout/stderr (then they are not captured). */
   stdio?: { stdout: number; stderr: number };
+  /** Work nobody waits for (warm pool, cleanup): run at the lowest CPU priority so starts go first. */
+  background?: boolean;
 }
 
 export async function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const proc = Bun.spawn(argv, {
+  const proc = Bun.spawn(opts.background ? ["nice", "-n", "19", ...argv] : argv, {
     env: opts.env ?? { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
     stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
     stdout: opts.stdio ? opts.stdio.stdout : "pipe",

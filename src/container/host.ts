@@ -277,7 +277,7 @@ export class ContainerHost {
   }
 
   /** Kills and removes a container with its cgroup, rootfs mount, network and files; fine when it is gone. */
-  async destroy(id: string): Promise<void> {
+  async destroy(id: string, background = false): Promise<void> {
     const dir = this.dir(id);
     let netId = id;
     try {
@@ -285,10 +285,10 @@ export class ContainerHost {
     } catch {
       // no network recorded: a namespace named after the container, if any
     }
-    await run(this.runc("delete", "--force", id), { allowFail: true });
+    await run(this.runc("delete", "--force", id), { allowFail: true, background });
     const rootfs = join(dir, "rootfs");
     if (existsSync(rootfs) && (await isMounted(rootfs))) await unmount(rootfs);
-    if (netId !== id || existsSync(this.network.netnsPath(id))) await this.network.detach(netId);
+    if (netId !== id || existsSync(this.network.netnsPath(id))) await this.network.detach(netId, background);
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -299,7 +299,7 @@ export class ContainerHost {
    * are gone already; cgroup, mount and network are cleanup). Teardown waits for it.
    */
   destroyLater(id: string, onError?: (err: unknown) => void): void {
-    const p = this.removing.run(() => this.destroy(id)).catch((err: unknown) => onError?.(err));
+    const p = this.removing.run(() => this.destroy(id, true)).catch((err: unknown) => onError?.(err));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }

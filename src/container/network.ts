@@ -126,7 +126,7 @@ export class BridgeNetwork {
     this.filling = true;
     void (async () => {
       try {
-        while (this.pool.length < poolSize) this.pool.push(await this.attach(`p-${crypto.randomUUID().slice(0, 12)}`));
+        while (this.pool.length < poolSize) this.pool.push(await this.attach(`p-${crypto.randomUUID().slice(0, 12)}`, true));
       } catch {
         // The next take attaches on its own and says why if it cannot.
       } finally {
@@ -142,7 +142,7 @@ export class BridgeNetwork {
   }
 
   /** Makes the container's network namespace with lo up and a veth on the bridge; returns its IP. */
-  async attach(id: string): Promise<Attachment> {
+  async attach(id: string, background = false): Promise<Attachment> {
     await (this.rulesReady ??= this.isolationRules().catch((err) => {
       this.rulesReady = undefined;
       throw err;
@@ -150,15 +150,15 @@ export class BridgeNetwork {
     const name = this.netnsName(id);
     const netns = this.netnsPath(id);
     if (existsSync(netns)) await this.detach(id);
-    await run(["ip", "netns", "add", name]);
+    await run(["ip", "netns", "add", name], { background });
     try {
-      await run(["ip", "-n", name, "link", "set", "lo", "up"]);
-      const res = await run([join(this.cniPath, "bridge")], { env: this.cniEnv("ADD", id, netns), stdin: await this.conf() });
+      await run(["ip", "-n", name, "link", "set", "lo", "up"], { background });
+      const res = await run([join(this.cniPath, "bridge")], { env: this.cniEnv("ADD", id, netns), stdin: await this.conf(), background });
       const out = JSON.parse(res.stdout) as { ips?: { address: string }[]; interfaces?: { name: string; sandbox?: string }[] };
       const ip = out.ips?.[0]?.address.split("/")[0];
       const hostVeth = out.interfaces?.find((i) => !i.sandbox && i.name !== this.bridge)?.name ?? "";
       if (!ip) throw new Error(`CNI bridge gave no IP: ${res.stdout.slice(0, 200)}`);
-      if (hostVeth) await run(["ip", "link", "set", "dev", hostVeth, "type", "bridge_slave", "isolated", "on"]);
+      if (hostVeth) await run(["ip", "link", "set", "dev", hostVeth, "type", "bridge_slave", "isolated", "on"], { background });
       return { id, ip, netns, hostVeth };
     } catch (err) {
       await this.detach(id).catch(() => {});
@@ -167,10 +167,10 @@ export class BridgeNetwork {
   }
 
   /** Releases the IP and removes the veth and the namespace; succeeds when already gone. */
-  async detach(id: string): Promise<void> {
+  async detach(id: string, background = false): Promise<void> {
     const netns = this.netnsPath(id);
-    await run([join(this.cniPath, "bridge")], { env: this.cniEnv("DEL", id, existsSync(netns) ? netns : ""), stdin: await this.conf(), allowFail: true });
-    if (existsSync(netns)) await run(["ip", "netns", "delete", this.netnsName(id)], { allowFail: true });
+    await run([join(this.cniPath, "bridge")], { env: this.cniEnv("DEL", id, existsSync(netns) ? netns : ""), stdin: await this.conf(), allowFail: true, background });
+    if (existsSync(netns)) await run(["ip", "netns", "delete", this.netnsName(id)], { allowFail: true, background });
   }
 
   /** Ids of pooled namespaces not yet handed out. */
