@@ -26,9 +26,12 @@ export interface RunOptions {
   background?: boolean;
 }
 
+/** The appliance's PATH plus the sbin directories where ip, iptables and runc live (a root shell without them is common). */
+export const TOOL_PATH = `${process.env.PATH ?? "/usr/bin:/bin"}:/usr/local/sbin:/usr/sbin:/sbin`;
+
 export async function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const proc = Bun.spawn(opts.background ? ["nice", "-n", "19", ...argv] : argv, {
-    env: opts.env ?? { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+    env: opts.env ?? { PATH: TOOL_PATH },
     stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
     stdout: opts.stdio ? opts.stdio.stdout : "pipe",
     stderr: opts.stdio ? opts.stdio.stderr : "pipe",

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "./exec.ts";
+import { run, TOOL_PATH } from "./exec.ts";
 import { unpackStackLayers } from "./stack-rootfs.ts";
 
 /**
@@ -74,7 +74,7 @@ export async function pullImage(image: string, cacheDir: string, opts: PullOptio
   }
   args.push(ref, `oci:${layout}:${tag}`);
   try {
-    const res = await run(args, { allowFail: true, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cacheDir } });
+    const res = await run(args, { allowFail: true, env: { PATH: TOOL_PATH, HOME: cacheDir } });
     if (res.code !== 0) throw new ImageError(`cannot pull ${image}: ${(res.stderr || res.stdout).trim().split("\n").slice(-2).join(" | ")}`);
   } finally {
     if (authDir) rmSync(authDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "./exec.ts";
+import { run, TOOL_PATH } from "./exec.ts";
 
 /**
  * The appliance's container network: one Linux bridge per data directory
@@ -95,7 +95,7 @@ export class BridgeNetwork {
   }
 
   private cniEnv(command: "ADD" | "DEL", id: string, netns: string): Record<string, string> {
-    return { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: this.cniPath };
+    return { PATH: TOOL_PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: this.cniPath };
   }
 
   netnsName(id: string): string {

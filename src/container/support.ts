@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { cgroupsUsable } from "./cgroup.ts";
+import { TOOL_PATH } from "./exec.ts";
 
 /** One prerequisite of container isolation, with what to do when it is missing. */
 export interface SupportCheck {
@@ -20,7 +21,7 @@ export function containerSupport(opts: { cniPath?: string } = {}): ContainerSupp
   const checks: SupportCheck[] = [];
   const root = process.getuid?.() === 0;
   checks.push({ name: "root", ok: root, detail: root ? "running as root" : "not running as root (runc, mounts and bridges need it)", fix: "run the appliance as root (e.g. a systemd unit), or set local.isolation: process" });
-  const runc = Bun.which("runc");
+  const runc = Bun.which("runc", { PATH: TOOL_PATH });
   checks.push({ name: "runc", ok: !!runc, detail: runc ? runc : "runc not found on PATH", fix: "apt-get install runc" });
   const cg = cgroupsUsable();
   checks.push({ name: "cgroups", ok: cg.ok, detail: cg.detail, fix: "mount the memory and pids cgroup controllers (any systemd distribution does)" });
@@ -34,7 +35,7 @@ export function containerSupport(opts: { cniPath?: string } = {}): ContainerSupp
   const plugins = existsSync(`${cni}/bridge`) && existsSync(`${cni}/host-local`);
   checks.push({ name: "CNI plugins", ok: plugins, detail: plugins ? `${cni}/bridge and host-local` : `no bridge/host-local plugins in ${cni}`, fix: "apt-get install containernetworking-plugins" });
   for (const tool of ["ip", "iptables", "mount", "du"]) {
-    const found = Bun.which(tool, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+    const found = Bun.which(tool, { PATH: TOOL_PATH });
     checks.push({ name: tool, ok: !!found, detail: found ?? `${tool} not found`, fix: tool === "ip" ? "apt-get install iproute2" : tool === "iptables" ? "apt-get install iptables" : "apt-get install util-linux coreutils" });
   }
   return { ok: checks.every((c) => c.ok), checks };
