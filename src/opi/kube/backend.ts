@@ -1,6 +1,5 @@
 import type { Logger } from "../../log/index.ts";
 import {
-  normalizeHost,
   LRP as LRPSchema,
   LRPUpdate as LRPUpdateSchema,
   Routes as RoutesSchema,
@@ -15,6 +14,7 @@ import {
   type TaskStatus,
 } from "../../model/index.ts";
 import { OpiInvalidError, OpiNotFoundError, type OpiBackend, type RouteTarget } from "../backend.ts";
+import { routeKey } from "../route-key.ts";
 import type { KubeClient, Kind, Obj } from "./client.ts";
 import { firstDifference } from "./compare.ts";
 import { EnvError } from "./env.ts";
@@ -244,11 +244,12 @@ export class KubeBackend implements OpiBackend {
     const indexService = (byPg: Map<string, Set<string>>, byHost: Map<string, Set<string>> | undefined) => (type: string, rec: ServiceRecord, old: ServiceRecord | undefined) => {
       if (old) {
         removeFrom(byPg, old.processGuid, old.name);
-        if (byHost) removeFrom(byHost, old.host, old.name);
+        if (byHost) removeFrom(byHost, routeKey(old.host).host, old.name);
       }
       if (type !== "deleted") {
         addTo(byPg, rec.processGuid, rec.name);
-        if (byHost) addTo(byHost, rec.host, rec.name);
+        // A route with a path ("host/path") is indexed under its host; routeTargets carries the path.
+        if (byHost) addTo(byHost, routeKey(rec.host).host, rec.name);
       }
       this.nudge(rec.processGuid);
     };
@@ -760,25 +761,37 @@ export class KubeBackend implements OpiBackend {
 
   routeTargets(host: string): RouteTarget[] {
     const out: RouteTarget[] = [];
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
+    for (const svcName of this.servicesByHost.get(routeKey(host).host) ?? []) {
       const svc = this.services.get(svcName);
       if (!svc || this.stopping.has(svc.processGuid)) continue;
       const rec = this.stsFor(svc.processGuid);
       const d = this.current(svc.processGuid);
       if (!rec || !d) continue;
+      const path = routeKey(svc.host).path;
+      const weight = Object.values(d.routes).flat().find((r) => r.hostname.toLowerCase() === svc.host && r.port === svc.port)?.weight ?? 1;
       for (let i = 0; i < d.instances; i++) {
         const pod = this.pods.get(`${rec.name}-${i}`);
         if (!pod || pod.deleting || podState(pod).state !== "RUNNING" || !pod.ip) continue;
         const address = this.o.routeAddress ? this.o.routeAddress({ processGuid: svc.processGuid, pod, port: svc.port, service: svc.name }) : `${pod.ip}:${svc.port}`;
-        if (address) out.push({ process_guid: svc.processGuid, index: i, address });
+        if (address) out.push({ process_guid: svc.processGuid, app_guid: d.template.app_guid, index: i, instance_guid: pod.uid, address, path, weight });
       }
     }
     return out;
   }
 
+  /** Every path routed on `host` by a live process, running or not. */
+  routePaths(host: string): string[] {
+    const out = new Set<string>();
+    for (const svcName of this.servicesByHost.get(routeKey(host).host) ?? []) {
+      const svc = this.services.get(svcName);
+      if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) out.add(routeKey(svc.host).path);
+    }
+    return [...out];
+  }
+
   /** True when some live process has this route (the router's 503-vs-404 question). */
   knowsRoute(host: string): boolean {
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
+    for (const svcName of this.servicesByHost.get(routeKey(host).host) ?? []) {
       const svc = this.services.get(svcName);
       if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return true;
     }
@@ -787,7 +800,7 @@ export class KubeBackend implements OpiBackend {
 
   /** The route Service serving `host` (for the API server's service proxy). */
   serviceForHost(host: string): { name: string; port: number } | undefined {
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
+    for (const svcName of this.servicesByHost.get(routeKey(host).host) ?? []) {
       const svc = this.services.get(svcName);
       if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return { name: svc.name, port: svc.port };
     }

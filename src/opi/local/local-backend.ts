@@ -114,6 +114,10 @@ export class LocalBackend implements OpiBackend {
     return this.rt.routes.knows(host);
   }
 
+  routePaths(host: string): string[] {
+    return this.rt.routes.paths(host);
+  }
+
   async start(): Promise<void> {
     this.rt.stopped = false;
     await readopt(this.rt);
