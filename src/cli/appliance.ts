@@ -43,13 +43,14 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   const { config, logger } = opts;
   const store = openStore(config.dataDir);
   let server: Server<unknown> | undefined;
+  let edge: { readonly port: number; stop(force?: boolean): Promise<void> } | undefined;
   let parts: AppliancePart[] = [];
   const started: AppliancePart[] = [];
   let ready = false;
   try {
     const first = await firstStart(store, opts.env);
     if (first.generatedAdminPassword) opts.onAdminPassword?.(first.generatedAdminPassword);
-    const baseUrl = () => urlOf(config.host, server?.port ?? config.port);
+    const baseUrl = () => urlOf(config.host, edge?.port ?? server?.port ?? config.port);
     parts = await buildParts({ config, store, logger, tokenKey: first.tokenKey, baseUrl });
 
     const app = new Hono();
@@ -59,10 +60,12 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
 
     const doors = parts.flatMap((p) => (p.frontDoor ? [p.frontDoor] : []));
     const websocket = parts.find((p) => p.websocket)?.websocket;
+    // With an edge (the router), the HTTP server listens on loopback behind it and the edge owns the public port.
+    const edgePart = parts.find((p) => p.edge)?.edge;
     try {
       server = Bun.serve({
-        hostname: config.host,
-        port: config.port,
+        hostname: edgePart ? "127.0.0.1" : config.host,
+        port: edgePart ? 0 : config.port,
         maxRequestBodySize: Math.max(config.registry.maxUploadBytes, config.staging.maxPackageBytes),
         idleTimeout: 120,
         fetch(req, srv) {
@@ -74,6 +77,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
         },
         ...(websocket ? { websocket } : {}),
       } as Parameters<typeof Bun.serve>[0]);
+      edge = edgePart?.listen({ hostname: config.host, port: config.port, inner: `127.0.0.1:${server.port}` });
     } catch (err) {
       throw listenError(err, config);
     }
@@ -84,25 +88,28 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
     ready = true;
   } catch (err) {
     for (const part of started.reverse()) await part.stop?.().catch(() => {});
+    await edge?.stop(true);
     server?.stop(true);
     store.close();
     throw err;
   }
 
   const srv = server!;
-  const url = urlOf(config.host, srv.port!);
+  const publicPort = edge?.port ?? srv.port!;
+  const url = urlOf(config.host, publicPort);
   let stopping: Promise<void> | undefined;
   return {
     url,
-    port: srv.port!,
+    port: publicPort,
     store,
     parts,
     stop() {
       return (stopping ??= (async () => {
         ready = false;
-        const drained = srv.stop(false);
+        const drained = Promise.all([edge?.stop(false), srv.stop(false)]);
         const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
         await Promise.race([drained, grace]);
+        await edge?.stop(true);
         srv.stop(true);
         for (const part of [...parts].reverse()) {
           await part.stop?.().catch((err: unknown) => logger.warn("part did not stop cleanly", { part: part.name, error: err }));

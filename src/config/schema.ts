@@ -1,6 +1,15 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { isIP } from "node:net";
+
+/** "10.0.0.1" or "10.0.0.0/8" (IPv4 or IPv6). */
+function isIpOrCidr(s: string): boolean {
+  const [ip = "", bits, more] = s.split("/");
+  const family = isIP(ip);
+  if (!family || more !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 const port = z.number().int().min(0).max(65535);
 
@@ -61,6 +70,14 @@ export const ConfigSchema = z.object({
   router: z
     .object({
       domain: z.string().min(1).default("apps.localhost"),
+      /** Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto/-Host the router keeps; from anyone else they are replaced. */
+      trustedProxies: z.array(z.string().refine(isIpOrCidr, "expected an IP address or CIDR (10.0.0.0/8)")).default([]),
+      /** No response head from an instance within this: 504 (gorouter's endpoint_timeout). */
+      requestTimeoutMs: z.number().int().positive().default(900_000),
+      /** Client connections with no request in flight are closed after this. */
+      idleTimeoutMs: z.number().int().positive().default(120_000),
+      /** One gorouter-format line per request in the app's log as [RTR/0]. */
+      accessLog: z.boolean().default(true),
     })
     .prefault({}),
   sink: z

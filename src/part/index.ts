@@ -31,6 +31,14 @@ export interface AppliancePart {
   /** Return a Response (or promise) to claim the request, undefined to pass. */
   frontDoor?: (req: Request, server: Server<unknown>) => Response | Promise<Response> | undefined;
   websocket?: Bun.WebSocketHandler<unknown>;
+  /**
+   * Optional: the part owns the appliance's public listener (the router's
+   * HTTP edge). It listens on hostname:port and passes every request it does
+   * not claim to the appliance's HTTP server at `inner` ("127.0.0.1:<port>").
+   */
+  edge?: {
+    listen(o: { hostname: string; port: number; inner?: string }): { readonly port: number; stop(force?: boolean): Promise<void> };
+  };
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }
