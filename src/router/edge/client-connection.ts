@@ -67,6 +67,16 @@ export class ClientConnection {
           this.buf = n < this.buf.length ? this.buf.subarray(n) : null;
           continue;
         }
+        // Empty lines before a request line are allowed (RFC 9112 2.2).
+        while (this.buf !== null && (this.buf[0] === 13 || this.buf[0] === 10)) this.buf = this.buf.length > 1 ? this.buf.subarray(1) : null;
+        if (this.buf === null) break;
+        // Not HTTP at all (a TLS ClientHello starts with 0x16): answer at once, as an HTTP server does,
+        // so a client probing for TLS (skopeo, docker) falls back to plain HTTP instead of waiting.
+        const c0 = this.buf[0]!;
+        if (c0 < 65 || c0 > 90) {
+          this.reject(400, "Bad Request");
+          break;
+        }
         const end = this.buf.indexOf(HEAD_END);
         if (end < 0) {
           if (this.buf.length > MAX_HEAD_BYTES) this.reject(431, "Request header too large");
