@@ -48,9 +48,6 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
     const pool = found.pool;
     const pinned = pinnedGuid ? pool.byAppIndex(pinnedGuid, pinnedIndex) : undefined;
     if (pinnedGuid && !pinned) return { kind: "answer", answer: unknownInstance(host, pinnedGuid, String(pinnedIndex), requestId) };
-    return {
-      kind: "proxy",
-      plan: new RoutedRequest({ req, client, host, pool, requestId, ...(pinned ? { pinned } : {}), sticky: stickyInstance(req.cookie), accessLog: d.accessLog }),
-    };
+    return { kind: "proxy", plan: new RoutedRequest({ req, client, host, pool, requestId, pinned, sticky: stickyInstance(req.cookie), accessLog: d.accessLog }) };
   };
 }

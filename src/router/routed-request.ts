@@ -14,7 +14,7 @@ export interface RoutedRequestInit {
   pool: Pool;
   requestId: string;
   /** The instance asked for by X-Cf-App-Instance: only that one is tried. */
-  pinned?: RouteTarget;
+  pinned: RouteTarget | undefined;
   /** The instance a sticky session asks for (`__VCAP_ID__`), "" for none. */
   sticky: string;
   accessLog: AccessLog | null;
@@ -52,11 +52,7 @@ export class RoutedRequest implements ProxyPlan {
 
   requestHead(): string {
     const t = this.current!;
-    return requestHead(
-      this.o.req,
-      this.fwd,
-      `X-Request-Start: ${this.startMs}\r\nX-Vcap-Request-Id: ${this.o.requestId}\r\nX-CF-ApplicationID: ${t.app_guid}\r\nX-CF-InstanceID: ${t.instance_guid}\r\nX-CF-InstanceIndex: ${t.index}\r\n`,
-    );
+    return requestHead(this.o.req, this.fwd, `X-Request-Start: ${this.startMs}\r\nX-Vcap-Request-Id: ${this.o.requestId}\r\n${this.o.pool.instanceHeaders(t)}`);
   }
 
   responseLines(res: ResponseHead): string {

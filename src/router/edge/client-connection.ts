@@ -2,7 +2,7 @@ import type { Socket } from "bun";
 import type { EdgeCore } from "./edge-core.ts";
 import { Exchange } from "./exchange.ts";
 import { HEAD_END, HeadError, MAX_HEAD_BYTES, parseRequestHead, withoutHop, type RequestHead, type ResponseHead } from "./http-head.ts";
-import { flushQueue, pauseReading, resumeReading, writeOrQueue } from "./socket-flow.ts";
+import { flushQueue, pauseReading, resumeReading, writeOrQueue, writeSpanOrQueue } from "./socket-flow.ts";
 import type { ClientInfo, LocalAnswer } from "./types.ts";
 
 export type ClientSocket = Socket<ClientConnection>;
@@ -137,6 +137,12 @@ export class ClientConnection {
   write(bytes: Uint8Array): boolean {
     if (this.closed) return true;
     return writeOrQueue(this.socket, this.out, bytes);
+  }
+
+  /** Writes `buf[0..length)` of a reused buffer (see writeSpanOrQueue). */
+  writeSpan(buf: Uint8Array, length: number): boolean {
+    if (this.closed) return true;
+    return writeSpanOrQueue(this.socket, this.out, buf, length);
   }
 
   onDrain(): void {

@@ -2,7 +2,7 @@ import { BodyFramer } from "./body-framing.ts";
 import type { ClientConnection } from "./client-connection.ts";
 import type { EdgeCore } from "./edge-core.ts";
 import { HEAD_END, HeadError, MAX_HEAD_BYTES, parseResponseHead, type RequestHead, type ResponseHead } from "./http-head.ts";
-import { copyBytes, flushQueue, pauseReading, resumeReading, writeOrQueue } from "./socket-flow.ts";
+import { copyBytes, flushQueue, pauseReading, resumeReading, SCRATCH, writeOrQueue } from "./socket-flow.ts";
 import type { ProxyPlan, UpstreamTarget } from "./types.ts";
 import type { UpstreamSocket } from "./upstream-pool.ts";
 
@@ -220,11 +220,12 @@ export class Exchange {
     }
     if (head !== undefined) {
       this.headSent = true;
-      // One buffer for head and body: one write, and no Buffer views (they cost more than the copy).
-      const out = Buffer.allocUnsafe(head.length + n);
+      // Head and first body bytes in one write, composed in the scratch buffer (no allocation, no Buffer views).
+      const total = head.length + n;
+      const out = total <= SCRATCH.length ? SCRATCH : Buffer.allocUnsafe(total);
       out.write(head, 0, "latin1");
       if (n > 0) buf.copy(out, head.length, off, off + n);
-      this.toClient(out);
+      if (!this.client.writeSpan(out, total)) this.pauseUpstream();
     } else if (n > 0) this.toClient(off === 0 && n === buf.length ? buf : buf.subarray(off, off + n));
     if (this.resFramer.done) {
       // Bytes past the end of the response: the connection is out of step and must not be reused.
@@ -233,7 +234,11 @@ export class Exchange {
   }
 
   private toClient(bytes: Uint8Array): void {
-    if (!this.client.write(bytes) && this.upstream && !this.pausedUpstream) {
+    if (!this.client.write(bytes)) this.pauseUpstream();
+  }
+
+  private pauseUpstream(): void {
+    if (this.upstream && !this.pausedUpstream) {
       this.pausedUpstream = true;
       pauseReading(this.upstream);
     }

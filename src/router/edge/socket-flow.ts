@@ -40,6 +40,24 @@ export function writeOrQueue(s: Socket<unknown>, queue: Uint8Array[], data: Uint
   return false;
 }
 
+/**
+ * Writes `buf[0..length)` (a reused scratch buffer: whatever the socket does
+ * not take now is copied into the queue). Returns true when everything went out.
+ */
+export function writeSpanOrQueue(s: Socket<unknown>, queue: Uint8Array[], buf: Uint8Array, length: number): boolean {
+  if (queue.length > 0) {
+    queue.push(copyBytes(buf.subarray(0, length)));
+    return false;
+  }
+  const n = s.write(buf, 0, length);
+  if (n === length) return true;
+  queue.push(copyBytes(buf.subarray(Math.max(0, n), length)));
+  return false;
+}
+
+/** One scratch buffer for composing a response head with the first body bytes: the event loop is single-threaded and writes copy. */
+export const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
 /** Writes queued data after a drain; true when the queue is empty. */
 export function flushQueue(s: Socket<unknown>, queue: Uint8Array[]): boolean {
   while (queue.length > 0) {

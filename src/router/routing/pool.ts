@@ -60,6 +60,18 @@ export class Pool {
     return null;
   }
 
+  /** gorouter's per-instance request headers for a target of this pool, built once per pool. */
+  instanceHeaders(t: RouteTarget): string {
+    let h = this.headers.get(t);
+    if (h === undefined) {
+      h = `X-CF-ApplicationID: ${t.app_guid}\r\nX-CF-InstanceID: ${t.instance_guid}\r\nX-CF-InstanceIndex: ${t.index}\r\n`;
+      this.headers.set(t, h);
+    }
+    return h;
+  }
+
+  private readonly headers = new Map<RouteTarget, string>();
+
   byInstanceGuid(id: string): RouteTarget | undefined {
     for (const d of this.destinations) for (const t of d.instances) if (t.instance_guid === id) return t;
     return undefined;
