@@ -14,7 +14,7 @@ import {
   type TaskStatus,
 } from "../../model/index.ts";
 import { OpiInvalidError, OpiNotFoundError, type OpiBackend, type RouteTarget } from "../backend.ts";
-import { routeKey } from "../route-key.ts";
+import { pathCovers, routeKey } from "../route-key.ts";
 import type { KubeClient, Kind, Obj } from "./client.ts";
 import { firstDifference } from "./compare.ts";
 import { EnvError } from "./env.ts";
@@ -799,12 +799,17 @@ export class KubeBackend implements OpiBackend {
   }
 
   /** The route Service serving `host` (for the API server's service proxy). */
-  serviceForHost(host: string): { name: string; port: number } | undefined {
+  serviceForHost(host: string, path = "/"): { name: string; port: number } | undefined {
+    // With route paths on the host, the longest one covering the request path wins (as in the router).
+    let best: { name: string; port: number; len: number } | undefined;
+    const lowered = path.toLowerCase();
     for (const svcName of this.servicesByHost.get(routeKey(host).host) ?? []) {
       const svc = this.services.get(svcName);
-      if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return { name: svc.name, port: svc.port };
+      if (!svc || this.stopping.has(svc.processGuid) || !this.stsFor(svc.processGuid)) continue;
+      const p = routeKey(svc.host).path;
+      if (pathCovers(p, lowered) && (!best || p.length > best.len)) best = { name: svc.name, port: svc.port, len: p.length };
     }
-    return undefined;
+    return best ? { name: best.name, port: best.port } : undefined;
   }
 
   /** Processes waiting for a retry after a failed convergence. */

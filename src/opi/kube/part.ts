@@ -100,7 +100,7 @@ export async function createKubeBackendPart(
     backend,
     routes: transfers.routes(),
     async start() {
-      if (viaProxy) proxy = startServiceProxy({ server: client.server, namespace: k.namespace, serviceForHost: (h) => backend.serviceForHost(h), fetch: (u, i) => client.fetch(u, i), logger: log });
+      if (viaProxy) proxy = startServiceProxy({ server: client.server, namespace: k.namespace, serviceForHost: (h, p) => backend.serviceForHost(h, p), fetch: (u, i) => client.fetch(u, i), logger: log });
       await backend.start();
       void keepPullSecret();
       // Stagings do not survive a restart: Jobs a previous run left are removed (their TTL is the backstop).
