@@ -1,5 +1,5 @@
 import type { ClientInfo } from "./edge/types.ts";
-import type { RequestHead } from "./edge/http-head.ts";
+import { keptHeaderLines, type RequestHead } from "./edge/http-head.ts";
 
 /** X-Forwarded-* as the router sends them on: incoming values count only from a trusted proxy. */
 export interface Forwarded {
@@ -31,11 +31,6 @@ export function forwarded(req: RequestHead, client: ClientInfo): Forwarded {
  * router-owned headers, then the router's own lines (`extra`, each ending CRLF).
  */
 export function requestHead(req: RequestHead, fwd: Forwarded, extra: string): string {
-  let head = `${req.method} ${req.target} ${req.version}\r\n`;
-  const lines = req.lines;
-  const drop = req.drop;
-  if (drop.length === 0) for (let i = 0; i < lines.length; i++) head += lines[i] + "\r\n";
-  else for (let i = 0; i < lines.length; i++) if (!drop.includes(i)) head += lines[i] + "\r\n";
-  if (req.upgrade) head += `Connection: Upgrade\r\nUpgrade: ${req.upgradeValue}\r\n`;
-  return `${head}X-Forwarded-For: ${fwd.for}\r\nX-Forwarded-Proto: ${fwd.proto}\r\nX-Forwarded-Host: ${fwd.host}\r\n${extra}\r\n`;
+  const upgrade = req.upgrade ? `Connection: Upgrade\r\nUpgrade: ${req.upgradeValue}\r\n` : "";
+  return `${req.method} ${req.target} ${req.version}\r\n${keptHeaderLines(req)}${upgrade}X-Forwarded-For: ${fwd.for}\r\nX-Forwarded-Proto: ${fwd.proto}\r\nX-Forwarded-Host: ${fwd.host}\r\n${extra}\r\n`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BodyFramer } from "../../src/router/edge/body-framing.ts";
-import { HeadError, parseRequestHead, parseResponseHead, withoutHop } from "../../src/router/edge/http-head.ts";
+import { HeadError, keptHeaderLines, parseRequestHead, parseResponseHead, withoutHop } from "../../src/router/edge/http-head.ts";
 import { pathCovers, routeKey } from "../../src/opi/index.ts";
 
 /** Feeds `bytes` to a framer in pieces of `step` bytes; returns how many it took in total. */
@@ -45,7 +45,9 @@ describe("edge: message framing and heads", () => {
     expect([r.method, r.target, r.version, r.host]).toEqual(["POST", "/a?b", "HTTP/1.1", "X.apps.localhost:7080"]);
     expect(r.framing).toEqual({ kind: "length", length: 3 });
     expect(r.cookie).toBe("a=1; b=2");
-    expect(r.drop.map((i) => r.lines[i])).toEqual(["Connection: keep-alive, X-Hop", "X-Hop: 1"]);
+    expect(keptHeaderLines(r)).toBe("Host: X.apps.localhost:7080\r\nContent-Length: 3\r\nCookie: a=1\r\nCookie: b=2\r\n");
+    const last = parseRequestHead("GET / HTTP/1.1\r\nhOsT: a\r\nX-Forwarded-For: 1.2.3.4");
+    expect([last.host, last.xForwardedFor, keptHeaderLines(last)]).toEqual(["a", "1.2.3.4", "hOsT: a\r\n"]);
     for (const bad of [
       "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked",
       "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2",

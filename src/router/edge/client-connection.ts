@@ -22,6 +22,7 @@ export class ClientConnection {
   private processing = false;
   private paused = false;
   private closing = false;
+  private readEnded = false;
   closed = false;
   lastActive: number;
   readonly info: ClientInfo;
@@ -111,6 +112,7 @@ export class ClientConnection {
       this.processing = false;
     }
     if (this.buf === null && this.paused && (!this.exchange || this.exchange.wantsClientBytes())) this.resumeReading();
+    if (this.readEnded && this.exchange === null && !this.closing) this.endSoon();
   }
 
   /** The client's response head (latin1, CRLFCRLF included): the app's head without hop-by-hop lines, plus the router's. */
@@ -163,8 +165,19 @@ export class ClientConnection {
   exchangeDone(ex: Exchange, keepAlive: boolean): void {
     if (this.exchange !== ex) return;
     this.exchange = null;
-    if (!keepAlive || this.core.draining) return this.endSoon();
+    this.lastActive = this.core.clock;
+    if (!keepAlive || this.core.draining || (this.readEnded && this.buf === null)) return this.endSoon();
     this.process();
+  }
+
+  /**
+   * The client half-closed (sent FIN after its request, as `nc` and some
+   * HTTP/1.0 clients do): answer what is in flight, then close.
+   */
+  onEnd(): void {
+    this.readEnded = true;
+    if (this.exchange === null && this.buf === null) this.endSoon();
+    else if (this.exchange === null) this.process();
   }
 
   /** Close once queued output is written. */

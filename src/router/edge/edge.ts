@@ -41,7 +41,7 @@ export function listenEdge(opts: EdgeOptions, hostname: string, port: number): E
         s.data.onDrain();
       },
       end(s) {
-        s.end();
+        s.data.onEnd();
       },
       close(s) {
         clients.delete(s.data);

@@ -1,8 +1,8 @@
 /**
- * HTTP/1.1 message heads as the edge reads them: one latin1 string split
- * into lines, with the few fields the proxy acts on picked out while
- * splitting. No Headers objects: a proxied request allocates its lines and
- * the outgoing head string, nothing per header name.
+ * HTTP/1.1 message heads as the edge reads them: one latin1 string scanned
+ * once, the few fields the proxy acts on picked out as values, everything
+ * else forwarded as the same string. No Headers objects and no string per
+ * header: that allocation is what a proxy hop in JS pays for most.
  */
 import type { Framing } from "./body-framing.ts";
 
@@ -27,8 +27,10 @@ export interface RequestHead {
   target: string;
   /** "HTTP/1.1" or "HTTP/1.0". */
   version: string;
-  /** Header lines as received ("Name: value"), in order. */
-  lines: string[];
+  /** The head as received (latin1, without CRLFCRLF). */
+  head: string;
+  /** Where the header lines start in `head` (after the request line's CRLF). */
+  headersStart: number;
   /** Every byte of the head is ASCII (then it can be written as a string). */
   ascii: boolean;
   host: string;
@@ -41,8 +43,9 @@ export interface RequestHead {
   /** The Upgrade header's value ("websocket"). */
   upgradeValue: string;
   /**
-   * Indexes into `lines` the proxy replaces or must not forward: hop-by-hop
-   * headers, X-Forwarded-*, X-Request-Start, X-Vcap-Request-Id, X-CF-Instance*.
+   * [start, end) pairs of header lines in `head` the proxy replaces or must not
+   * forward: hop-by-hop headers, X-Forwarded-*, X-Request-Start,
+   * X-Vcap-Request-Id, X-CF-Instance*.
    */
   drop: number[];
   cookie: string;
@@ -88,42 +91,57 @@ function lower(name: string): string {
   return l;
 }
 
-function valueOf(line: string, colon: number): string {
-  let s = colon + 1;
-  let e = line.length;
-  while (s < e && (line.charCodeAt(s) === 32 || line.charCodeAt(s) === 9)) s++;
-  while (e > s && (line.charCodeAt(e - 1) === 32 || line.charCodeAt(e - 1) === 9)) e--;
-  return line.slice(s, e);
-}
-
 function tokens(v: string): string[] {
   return v.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
 }
 
-function splitLines(head: string): string[] {
-  const lines = head.split("\r\n");
-  // Obsolete line folding (RFC 9112 5.2) is refused, as gorouter's Go server refuses it.
-  for (let i = 1; i < lines.length; i++) {
-    const c = lines[i]!.charCodeAt(0);
-    if (c === 32 || c === 9) throw new HeadError("obsolete header line folding");
+/** Header names the request parser looks at, by length, lower case. */
+const KNOWN_BY_LENGTH: string[][] = [];
+for (const n of [
+  ...MANAGED, "host", "content-length", "transfer-encoding", "cookie", "x-cf-app-instance", "referer", "user-agent",
+]) (KNOWN_BY_LENGTH[n.length] ??= []).push(n);
+
+/** The known name `head[start, colon)` spells, case-insensitively, or "" (no substring is made). */
+function knownName(head: string, start: number, colon: number): string {
+  const list = KNOWN_BY_LENGTH[colon - start];
+  if (!list) return "";
+  const c0 = head.charCodeAt(start) | 32;
+  for (const n of list) {
+    if (n.charCodeAt(0) !== c0) continue;
+    let k = 1;
+    while (k < n.length && (head.charCodeAt(start + k) | 32) === n.charCodeAt(k)) k++;
+    if (k === n.length) return n;
   }
-  return lines;
+  return "";
 }
 
-/** Parses a request head (the bytes before CRLFCRLF, as latin1). */
+function valueAt(head: string, colon: number, end: number): string {
+  let s = colon + 1;
+  let e = end;
+  while (s < e && (head.charCodeAt(s) === 32 || head.charCodeAt(s) === 9)) s++;
+  while (e > s && (head.charCodeAt(e - 1) === 32 || head.charCodeAt(e - 1) === 9)) e--;
+  return head.slice(s, e);
+}
+
+/**
+ * Parses a request head (the bytes before CRLFCRLF, as latin1) in one scan,
+ * without splitting it: the header block is forwarded as the same string,
+ * minus the ranges in `drop`.
+ */
 export function parseRequestHead(head: string): RequestHead {
-  const lines = splitLines(head);
-  const first = lines[0]!;
-  const sp1 = first.indexOf(" ");
-  const sp2 = first.lastIndexOf(" ");
-  if (sp1 <= 0 || sp2 <= sp1) throw new HeadError("malformed request line");
-  const version = first.slice(sp2 + 1);
+  const firstEnd = head.indexOf("\r\n");
+  const lineEnd = firstEnd < 0 ? head.length : firstEnd;
+  const sp1 = head.indexOf(" ");
+  const sp2 = head.lastIndexOf(" ", lineEnd);
+  if (sp1 <= 0 || sp2 <= sp1 || sp1 > lineEnd) throw new HeadError("malformed request line");
+  const version = head.slice(sp2 + 1, lineEnd);
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw new HeadError("unsupported HTTP version");
   const r: RequestHead = {
-    method: first.slice(0, sp1),
-    target: first.slice(sp1 + 1, sp2),
+    method: head.slice(0, sp1),
+    target: head.slice(sp1 + 1, sp2),
     version,
-    lines,
+    head,
+    headersStart: firstEnd < 0 ? head.length : firstEnd + 2,
     ascii: !NON_ASCII.test(head),
     host: "",
     framing: NONE,
@@ -143,31 +161,38 @@ export function parseRequestHead(head: string): RequestHead {
   let length = -1;
   let chunked = false;
   let hasHost = false;
-  lines.shift();
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new HeadError("malformed header line");
-    const name = lower(line.slice(0, colon));
-    if (MANAGED.has(name)) (r.drop === EMPTY_N ? (r.drop = []) : r.drop).push(i);
+  let pos = r.headersStart;
+  while (pos < head.length) {
+    const start = pos;
+    let end = head.indexOf("\r\n", start);
+    if (end < 0) end = head.length;
+    pos = end + 2;
+    const c0 = head.charCodeAt(start);
+    // Obsolete line folding (RFC 9112 5.2) is refused, as gorouter's Go server refuses it.
+    if (c0 === 32 || c0 === 9) throw new HeadError("obsolete header line folding");
+    const colon = head.indexOf(":", start);
+    if (colon <= start || colon > end) throw new HeadError("malformed header line");
+    const name = knownName(head, start, colon);
+    if (name === "") continue;
+    if (MANAGED.has(name)) (r.drop === EMPTY_N ? (r.drop = []) : r.drop).push(start, Math.min(pos, head.length));
     switch (name) {
       case "host":
         if (hasHost) throw new HeadError("more than one Host header");
         hasHost = true;
-        r.host = valueOf(line, colon);
+        r.host = valueAt(head, colon, end);
         break;
       case "content-length": {
-        const v = valueOf(line, colon);
+        const v = valueAt(head, colon, end);
         if (!/^\d{1,15}$/.test(v) || (length >= 0 && Number(v) !== length)) throw new HeadError("invalid Content-Length");
         length = Number(v);
         break;
       }
       case "transfer-encoding":
-        chunked = tokens(valueOf(line, colon)).at(-1) === "chunked";
+        chunked = tokens(valueAt(head, colon, end)).at(-1) === "chunked";
         if (!chunked) throw new HeadError("unsupported Transfer-Encoding");
         break;
       case "connection":
-        r.connectionTokens = r.connectionTokens.concat(tokens(valueOf(line, colon)));
+        r.connectionTokens = r.connectionTokens.concat(tokens(valueAt(head, colon, end)));
         for (const t of r.connectionTokens) {
           if (t === "close") r.keepAlive = false;
           else if (t === "keep-alive") r.keepAlive = true;
@@ -175,28 +200,28 @@ export function parseRequestHead(head: string): RequestHead {
         break;
       case "upgrade":
         r.upgrade = true;
-        r.upgradeValue = valueOf(line, colon);
+        r.upgradeValue = valueAt(head, colon, end);
         break;
       case "cookie":
-        r.cookie = r.cookie ? `${r.cookie}; ${valueOf(line, colon)}` : valueOf(line, colon);
+        r.cookie = r.cookie ? `${r.cookie}; ${valueAt(head, colon, end)}` : valueAt(head, colon, end);
         break;
       case "x-forwarded-for":
-        r.xForwardedFor = r.xForwardedFor ? `${r.xForwardedFor}, ${valueOf(line, colon)}` : valueOf(line, colon);
+        r.xForwardedFor = r.xForwardedFor ? `${r.xForwardedFor}, ${valueAt(head, colon, end)}` : valueAt(head, colon, end);
         break;
       case "x-forwarded-proto":
-        r.xForwardedProto ||= valueOf(line, colon);
+        r.xForwardedProto ||= valueAt(head, colon, end);
         break;
       case "x-forwarded-host":
-        r.xForwardedHost ||= valueOf(line, colon);
+        r.xForwardedHost ||= valueAt(head, colon, end);
         break;
       case "x-cf-app-instance":
-        r.cfAppInstance = valueOf(line, colon);
+        r.cfAppInstance = valueAt(head, colon, end);
         break;
       case "referer":
-        r.referer = valueOf(line, colon);
+        r.referer = valueAt(head, colon, end);
         break;
       case "user-agent":
-        r.userAgent = valueOf(line, colon);
+        r.userAgent = valueAt(head, colon, end);
         break;
     }
   }
@@ -207,13 +232,37 @@ export function parseRequestHead(head: string): RequestHead {
   // Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1).
   const extra = r.connectionTokens.length === 0 ? r.connectionTokens : r.connectionTokens.filter((t) => t !== "close" && t !== "keep-alive" && t !== "upgrade" && !MANAGED.has(t));
   if (extra.length > 0) {
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (extra.includes(lower(line.slice(0, line.indexOf(":"))))) (r.drop === EMPTY_N ? (r.drop = []) : r.drop).push(i);
+    let p = r.headersStart;
+    while (p < head.length) {
+      const start = p;
+      let end = head.indexOf("\r\n", start);
+      if (end < 0) end = head.length;
+      p = end + 2;
+      if (extra.includes(head.slice(start, head.indexOf(":", start)).trim().toLowerCase())) (r.drop === EMPTY_N ? (r.drop = []) : r.drop).push(start, Math.min(p, head.length));
     }
+    // Ranges must be in order for the head to be rebuilt.
+    const pairs: [number, number][] = [];
+    for (let k = 0; k < r.drop.length; k += 2) pairs.push([r.drop[k]!, r.drop[k + 1]!]);
+    pairs.sort((a, b) => a[0] - b[0]);
+    r.drop = pairs.flat();
   }
   r.framing = chunked ? CHUNKED : length > 0 ? { kind: "length", length } : NONE;
   return r;
+}
+
+/** The request's header lines (each ending CRLF) without the ranges in `drop`. */
+export function keptHeaderLines(r: RequestHead): string {
+  const head = r.head;
+  const tail = r.headersStart < head.length ? head.slice(r.headersStart) + "\r\n" : "";
+  if (r.drop.length === 0) return tail;
+  let out = "";
+  let at = r.headersStart;
+  for (let k = 0; k < r.drop.length; k += 2) {
+    out += head.slice(at, r.drop[k]!);
+    at = r.drop[k + 1]!;
+  }
+  if (at < head.length) out += head.slice(at) + "\r\n";
+  return out;
 }
 
 /** Header names whose first letter is one of these may matter in a response (content-length, connection, keep-alive, proxy-connection, set-cookie, transfer-encoding). */
