@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server, TCPSocketListener } from "bun";
+import { waitFor } from "../support/poll.ts";
 import { rawConnection, startRouter, startUpstream, target, type RouterHarness } from "./harness.ts";
 
 /** A raw TCP "instance" that reads a request head and then does `act` with the socket. */
@@ -85,4 +86,26 @@ describe("router: timeouts and instances that go away", () => {
     expect(text.startsWith("HTTP/1.1 504")).toBe(true);
     busy.close();
   });
+
+  test("shutdown: stop accepting, let the request in flight finish, then close", async () => {
+    let release!: () => void;
+    const held = startUpstream("held", () => new Promise<Response>((res) => (release = () => res(new Response("done")))) as unknown as Response);
+    const g = startRouter();
+    try {
+      g.routes.set("held.apps.localhost", [target(held)]);
+      const inFlight = g.get("held.apps.localhost", "/");
+      await waitFor(() => release !== undefined, { what: "the request at the instance" });
+      const stopped = g.edge.stop(false);
+      await expect(fetch(`${g.base}/`, { headers: { host: "held.apps.localhost" } })).rejects.toThrow();
+      release();
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("done");
+      await stopped;
+    } finally {
+      await g.close();
+      held.stop(true);
+    }
+  });
 });
+

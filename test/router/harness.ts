@@ -47,6 +47,7 @@ export interface RouterHarness {
   known: Set<string>;
   paths: Map<string, string[]>;
   logs: LogLineInput[];
+  edge: EdgeListener;
   /** fetch through the router with a Host header. */
   get(host: string, path?: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -78,6 +79,7 @@ export function startRouter(opts: { trustedProxies?: string[]; timeouts?: Partia
     known,
     paths,
     logs,
+    edge,
     get: (host, path = "/", init = {}) => fetch(`${base}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), host } }),
     async close() {
       await edge.stop(true);

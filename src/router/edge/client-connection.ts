@@ -198,6 +198,14 @@ export class ClientConnection {
     ex?.clientGone();
   }
 
+  /** Shutdown: drop the connection and whatever it has in flight. */
+  abort(): void {
+    const ex = this.exchange;
+    this.exchange = null;
+    ex?.clientGone();
+    this.socket.terminate();
+  }
+
   /** Idle for too long (the edge's sweep). */
   closeIfIdleSince(cutoff: number): void {
     if (this.exchange === null && this.lastActive < cutoff && !this.closing) this.endSoon();

@@ -58,18 +58,23 @@ export function listenEdge(opts: EdgeOptions, hostname: string, port: number): E
     for (const c of clients) c.closeIfIdleSince(cutoff);
   }, opts.timeouts.sweepMs);
   timer.unref();
+  let forced = false;
   return {
     port: listener.port,
     async stop(force = false) {
-      listener.stop(force);
       core.draining = true;
-      if (!force) {
+      if (!force && !forced) {
+        listener.stop(false);
         for (const c of clients) c.closeIfIdleSince(Number.POSITIVE_INFINITY);
+        // In-flight exchanges finish (the caller bounds the wait with its own grace period and then forces).
         const deadline = Date.now() + opts.timeouts.requestTimeoutMs;
-        while (core.active.size > 0 && Date.now() < deadline) await Bun.sleep(20);
+        while (!forced && core.active.size > 0 && Date.now() < deadline) await Bun.sleep(20);
+        if (forced) return;
       }
+      forced = true;
       clearInterval(timer);
       listener.stop(true);
+      for (const c of [...clients]) c.abort();
       core.pool.closeAll();
     },
   };
