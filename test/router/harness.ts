@@ -89,7 +89,7 @@ export function startRouter(opts: { trustedProxies?: string[]; timeouts?: Partia
 }
 
 /** A raw HTTP/1.1 client connection (for pipelining and byte-level checks). */
-export async function rawConnection(port: number): Promise<{ send(s: string | Uint8Array): void; read(until: (text: string) => boolean): Promise<string>; close(): void; closed: Promise<void> }> {
+export async function rawConnection(port: number): Promise<{ send(s: string | Uint8Array): void; read(until: (text: string) => boolean): Promise<string>; close(): void; halfClose(): void; closed: Promise<void> }> {
   let text = "";
   let wake: (() => void) | null = null;
   let resolveClosed!: () => void;
@@ -124,6 +124,7 @@ export async function rawConnection(port: number): Promise<{ send(s: string | Ui
       return text;
     },
     close: () => sock.end(),
+    halfClose: () => sock.shutdown(),
     closed,
   };
 }

@@ -177,6 +177,16 @@ describe("router edge", () => {
     c.close();
   });
 
+  test("a client that half-closes after its request still gets the answer, then the connection closes", async () => {
+    const c = await rawConnection(r.port);
+    c.send("GET /half HTTP/1.1\r\nHost: custom.example.com\r\n\r\n");
+    c.halfClose();
+    await c.closed;
+    const text = await c.read(() => true);
+    expect(text.startsWith("HTTP/1.1 200 OK")).toBe(true);
+    expect(text).toContain('"path":"/half"');
+  });
+
   test("malformed requests get 400 and the connection closes", async () => {
     const c = await rawConnection(r.port);
     c.send("GET / HTTP/1.1\r\nHost: app.apps.localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");

@@ -28,6 +28,8 @@ export function listenEdge(opts: EdgeOptions, hostname: string, port: number): E
   const listener = Bun.listen<ClientConnection>({
     hostname,
     port,
+    // A client that half-closes after its request (FIN) still gets the answer; onEnd closes after it.
+    allowHalfOpen: true,
     socket: {
       open(s) {
         const c = new ClientConnection(s, core);
