@@ -18,11 +18,11 @@ export function forwarded(req: RequestHead, client: ClientInfo): Forwarded {
   if (client.trusted) {
     return {
       for: req.xForwardedFor ? `${req.xForwardedFor}, ${peer}` : peer,
-      proto: req.xForwardedProto || "http",
+      proto: req.xForwardedProto || (client.secure ? "https" : "http"),
       host: req.xForwardedHost || req.host,
     };
   }
-  return { for: peer, proto: "http", host: req.host };
+  return { for: peer, proto: client.secure ? "https" : "http", host: req.host };
 }
 
 /**

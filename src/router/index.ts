@@ -57,8 +57,11 @@ export const DEFAULT_TIMEOUTS: EdgeTimeouts = { requestTimeoutMs: 900_000, idleT
 
 export interface RouterPart extends AppliancePart {
   edge: {
-    /** Listens on hostname:port; requests the router does not claim go to `inner` ("127.0.0.1:<port>"), if given. */
-    listen(o: { hostname: string; port: number; inner?: string }): EdgeListener;
+    /**
+     * Listens on hostname:port (HTTPS with `tls`: X-Forwarded-Proto https); requests the router does not
+     * claim go to `inner` ("127.0.0.1:<port>"), if given. Several listeners may share one router.
+     */
+    listen(o: { hostname: string; port: number; inner?: string; tls?: { cert: string; key: string } }): EdgeListener;
   };
 }
 
@@ -72,9 +75,9 @@ export function createRouterPart(opts: RouterOptions): RouterPart {
   return {
     name: "router",
     edge: {
-      listen({ hostname, port, inner }) {
+      listen({ hostname, port, inner, tls }) {
         const dispatch = createDispatcher({ domain: opts.domain, pools, knowsRoute, accessLog, inner: () => inner ?? null });
-        return listenEdge({ dispatch, timeouts, isTrusted, logger }, hostname, port);
+        return listenEdge({ dispatch, timeouts, isTrusted, logger }, hostname, port, tls);
       },
     },
   };

@@ -30,10 +30,11 @@ export class ClientConnection {
   constructor(
     private readonly socket: ClientSocket,
     private readonly core: EdgeCore,
+    secure = false,
   ) {
     this.lastActive = core.clock;
     const ip = socket.remoteAddress;
-    this.info = { remoteAddress: ip, remotePort: socket.remotePort, trusted: core.isTrusted(ip) };
+    this.info = { remoteAddress: ip, remotePort: socket.remotePort, trusted: core.isTrusted(ip), secure };
   }
 
   /** Idle = connected with no request in flight. */

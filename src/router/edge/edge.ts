@@ -22,7 +22,7 @@ export interface EdgeListener {
  * upstreams. No Request/Response/Headers objects on the way: that is what
  * makes the hop cheap (see ARCHITECTURE.md, "router edge").
  */
-export function listenEdge(opts: EdgeOptions, hostname: string, port: number): EdgeListener {
+export function listenEdge(opts: EdgeOptions, hostname: string, port: number, tls?: { cert: string; key: string }): EdgeListener {
   const core = new EdgeCore(opts.dispatch, opts.timeouts, opts.isTrusted, opts.logger);
   const clients = new Set<ClientConnection>();
   const listener = Bun.listen<ClientConnection>({
@@ -30,9 +30,10 @@ export function listenEdge(opts: EdgeOptions, hostname: string, port: number): E
     port,
     // A client that half-closes after its request (FIN) still gets the answer; onEnd closes after it.
     allowHalfOpen: true,
+    ...(tls ? { tls } : {}),
     socket: {
       open(s) {
-        const c = new ClientConnection(s, core);
+        const c = new ClientConnection(s, core, tls !== undefined);
         s.data = c;
         clients.add(c);
       },

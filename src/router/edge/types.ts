@@ -6,6 +6,8 @@ export interface ClientInfo {
   remotePort: number;
   /** The peer is a configured trusted proxy: its X-Forwarded-* are kept. */
   trusted: boolean;
+  /** The connection came in over TLS (X-Forwarded-Proto: https). */
+  secure: boolean;
 }
 
 /** Where one attempt of a request goes: "host:port". */
