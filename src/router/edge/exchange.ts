@@ -2,7 +2,7 @@ import { BodyFramer } from "./body-framing.ts";
 import type { ClientConnection } from "./client-connection.ts";
 import type { EdgeCore } from "./edge-core.ts";
 import { HEAD_END, HeadError, MAX_HEAD_BYTES, parseResponseHead, type RequestHead, type ResponseHead } from "./http-head.ts";
-import { copyBytes, flushQueue, pauseReading, resumeReading, SCRATCH, writeOrQueue } from "./socket-flow.ts";
+import { copyBytes, flushQueue, pauseReading, resumeReading, SCRATCH, writeOrQueue, writeSpanOrQueue } from "./socket-flow.ts";
 import type { ProxyPlan, UpstreamTarget } from "./types.ts";
 import type { UpstreamSocket } from "./upstream-pool.ts";
 
@@ -140,9 +140,10 @@ export class Exchange {
     const body = this.kept ?? this.backlog;
     this.backlog = [];
     let ok: boolean;
-    if (body.length === 0 && this.req.ascii) {
-      // The common case, a request without body: the head string goes out as it is (ASCII = latin1 = UTF-8).
-      ok = writeOrQueue(s, this.backlog, head);
+    if (body.length === 0 && head.length <= SCRATCH.length) {
+      // The common case, a request without body: the head goes out through the scratch buffer (latin1 = the bytes received).
+      const n = SCRATCH.write(head, 0, "latin1");
+      ok = writeSpanOrQueue(s, this.backlog, SCRATCH, n);
     } else {
       let size = head.length;
       for (const b of body) size += b.length;
