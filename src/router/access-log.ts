@@ -73,7 +73,8 @@ export class AccessLog {
 
   write(r: AccessRecord): void {
     if (!r.appId) return; // no app to log to (unknown route): gorouter's own log only
-    const endMs = Math.round(r.startMs + r.responseTime * 1000);
-    this.sink.append({ source_id: r.appId, timestamp: BigInt(endMs) * 1_000_000n, source_type: "RTR", instance_id: "0", stream: "OUT", message: formatAccessLine(r) });
+    // Nanoseconds from the monotonic clock's origin: lines of requests ending in the same millisecond keep their order.
+    const endNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+    this.sink.append({ source_id: r.appId, timestamp: endNs, source_type: "RTR", instance_id: "0", stream: "OUT", message: formatAccessLine(r) });
   }
 }

@@ -52,7 +52,9 @@ export class RoutedRequest implements ProxyPlan {
 
   requestHead(): string {
     const t = this.current!;
-    return requestHead(this.o.req, this.fwd, `X-Request-Start: ${this.startMs}\r\nX-Vcap-Request-Id: ${this.o.requestId}\r\n${this.o.pool.instanceHeaders(t)}`);
+    // A trusted load balancer's X-Request-Start (when the request reached the foundation) is kept, as gorouter keeps it.
+    const start = this.o.client.trusted && this.o.req.xRequestStart ? this.o.req.xRequestStart : this.startMs;
+    return requestHead(this.o.req, this.fwd, `X-Request-Start: ${start}\r\nX-Vcap-Request-Id: ${this.o.requestId}\r\n${this.o.pool.instanceHeaders(t)}`);
   }
 
   responseLines(res: ResponseHead): string {

@@ -53,7 +53,7 @@ describe("router edge", () => {
 
   test("path, query and Host unchanged; gorouter's headers set; hop-by-hop and forged instance headers dropped", async () => {
     const res = await r.get("app.apps.localhost:7080", "/some/Path?q=1&r=2", {
-      headers: { "x-forwarded-for": "10.0.0.9", "x-forwarded-proto": "https", connection: "keep-alive, x-drop", "x-drop": "1", "x-cf-instanceid": "forged", "x-vcap-request-id": "forged" },
+      headers: { "x-forwarded-for": "10.0.0.9", "x-forwarded-proto": "https", connection: "keep-alive, x-drop", "x-drop": "1", "x-cf-instanceid": "forged", "x-vcap-request-id": "forged", "x-request-start": "1" },
     });
     const body = (await res.json()) as { name: string; path: string; headers: Record<string, string> };
     expect(body.path).toBe("/some/Path?q=1&r=2");
@@ -77,8 +77,9 @@ describe("router edge", () => {
     const t = startRouter({ trustedProxies: ["127.0.0.0/8"] });
     try {
       t.routes.set("app.apps.localhost", [target(a)]);
-      const res = await t.get("app.apps.localhost", "/", { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "app.example.org" } });
+      const res = await t.get("app.apps.localhost", "/", { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "app.example.org", "x-request-start": "1700000000000" } });
       const h = ((await res.json()) as { headers: Record<string, string> }).headers;
+      expect(h["x-request-start"]).toBe("1700000000000");
       expect(h["x-forwarded-for"]).toBe("203.0.113.7, 127.0.0.1");
       expect(h["x-forwarded-proto"]).toBe("https");
       expect(h["x-forwarded-host"]).toBe("app.example.org");

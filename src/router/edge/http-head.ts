@@ -52,6 +52,7 @@ export interface RequestHead {
   xForwardedFor: string;
   xForwardedProto: string;
   xForwardedHost: string;
+  xRequestStart: string;
   cfAppInstance: string;
   referer: string;
   userAgent: string;
@@ -154,6 +155,7 @@ export function parseRequestHead(head: string): RequestHead {
     xForwardedFor: "",
     xForwardedProto: "",
     xForwardedHost: "",
+    xRequestStart: "",
     cfAppInstance: "",
     referer: "",
     userAgent: "",
@@ -213,6 +215,9 @@ export function parseRequestHead(head: string): RequestHead {
         break;
       case "x-forwarded-host":
         r.xForwardedHost ||= valueAt(head, colon, end);
+        break;
+      case "x-request-start":
+        r.xRequestStart ||= valueAt(head, colon, end);
         break;
       case "x-cf-app-instance":
         r.cfAppInstance = valueAt(head, colon, end);
