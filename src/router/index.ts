@@ -53,7 +53,7 @@ export interface RouterOptions {
 }
 
 /** Pooled upstream connections idle for 3 s are closed: before the apps' own keep-alive timeouts (Node's is 5 s) can race a request. */
-export const DEFAULT_TIMEOUTS: EdgeTimeouts = { requestTimeoutMs: 900_000, idleTimeoutMs: 120_000, upstreamIdleMs: 3000, sweepMs: 1000 };
+export const DEFAULT_TIMEOUTS: EdgeTimeouts = { requestTimeoutMs: 900_000, idleTimeoutMs: 120_000, upstreamIdleMs: 3000, sweepMs: 1000, connectTimeoutMs: 5000 };
 
 export interface RouterPart extends AppliancePart {
   edge: {

@@ -12,6 +12,8 @@ export interface EdgeTimeouts {
   upstreamIdleMs: number;
   /** How often timeouts are checked (their resolution). */
   sweepMs: number;
+  /** A connection to an instance not established within this counts as refused: the next instance is tried (gorouter's endpoint_dial_timeout). */
+  connectTimeoutMs: number;
 }
 
 /**
@@ -48,7 +50,10 @@ export class EdgeCore {
   /** Advances the clock and applies the timeouts. */
   sweep(): void {
     const now = (this.clock = Date.now());
-    for (const ex of this.active) if (now - ex.sentAt > this.timeouts.requestTimeoutMs) ex.timedOut();
+    for (const ex of this.active) {
+      if (ex.connectingSince > 0 && now - ex.connectingSince > this.timeouts.connectTimeoutMs) ex.connectTimedOut();
+      else if (now - ex.sentAt > this.timeouts.requestTimeoutMs) ex.timedOut();
+    }
     this.pool.sweep(now - this.timeouts.upstreamIdleMs);
   }
 }

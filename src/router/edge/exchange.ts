@@ -48,6 +48,10 @@ export class Exchange {
   finished = false;
   /** When the request went out (edge clock, ms), for the request timeout. */
   sentAt = 0;
+  /** When the pending connection attempt began (edge clock, ms); 0 when none is pending. */
+  connectingSince = 0;
+  /** Bumped per connection attempt: a late answer to an abandoned attempt is ignored. */
+  private attemptSeq = 0;
 
   constructor(
     private readonly core: EdgeCore,
@@ -116,18 +120,23 @@ export class Exchange {
     }
     this.reused = false;
     this.connecting = true;
+    this.connectingSince = this.core.clock;
+    const seq = ++this.attemptSeq;
     this.core.connect(target.address).then(
       (s) => {
-        this.connecting = false;
-        if (this.finished) {
+        if (this.finished || seq !== this.attemptSeq) {
+          // Abandoned (timed out, client gone): the fresh connection is still good for someone else.
           this.core.pool.release(s, this.core.clock);
           return;
         }
+        this.connecting = false;
+        this.connectingSince = 0;
         this.attach(s);
       },
       (err: unknown) => {
+        if (this.finished || seq !== this.attemptSeq) return;
         this.connecting = false;
-        if (this.finished) return;
+        this.connectingSince = 0;
         this.core.logger.debug("instance did not accept the connection", { address: target.address, error: err });
         this.retryOrFail();
       },
@@ -290,6 +299,16 @@ export class Exchange {
     if (!this.headSent) this.status = 499;
     this.killUpstream();
     this.finish(true, true);
+  }
+
+  /** Connect timeout (from the edge's sweep): give up on this instance as if it refused. */
+  connectTimedOut(): void {
+    if (this.finished || !this.connecting) return;
+    this.attemptSeq++;
+    this.connecting = false;
+    this.connectingSince = 0;
+    this.core.logger.debug("instance did not accept the connection in time", { address: this.target?.address });
+    this.retryOrFail();
   }
 
   /** Request timeout (from the edge's sweep): no response head in time. */
