@@ -8,10 +8,14 @@ export type HealthCheckType = z.infer<typeof HealthCheckType>;
 export const LoadBalancing = z.enum(["round-robin", "least-connection"]);
 export type LoadBalancing = z.infer<typeof LoadBalancing>;
 
+/**
+ * One route of an LRP: `hostname` may carry a path ("host/path"); `weight` is the destination's relative share
+ * (default 1); `options` as CF's route emitter hands them to gorouter (absent = round-robin).
+ */
 export const RouteEntry = z.object({
   hostname: z.string().min(1),
   port: z.number().int().min(1).max(65535),
-  /** The route's options as CF's route emitter hands them to gorouter; absent = round-robin. */
+  weight: z.number().int().positive().optional(),
   options: z.object({ loadbalancing: LoadBalancing.optional() }).optional(),
 });
 export type RouteEntry = z.infer<typeof RouteEntry>;
