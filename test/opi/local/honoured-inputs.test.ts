@@ -88,6 +88,7 @@ describe("readiness check and health check interval", () => {
     const hash = await putDroplet(s.store.blobs, { "app/server.js": READY_APP }, HTTP_START);
     const lrp = makeLRP({ lifecycle: { buildpack_lifecycle: { droplet_guid: "d", droplet_hash: hash, start_command: "" } } }, { readiness_health_check: { type: "http", http_endpoint: "/ready", interval_ms: 20 } });
     const host = lrp.routes["cf-router"]![0]!.hostname;
+    lrp.routes["cf-router"]![0]!.options = { loadbalancing: "least-connection" };
     await s.backend.desireLRP(lrp);
     const running = await waitFor(async () => {
       const i = (await s.backend.getInstances(lrp.process_guid))[0];
@@ -97,6 +98,8 @@ describe("readiness check and health check interval", () => {
     expect(s.backend.routeTargets(host)).toEqual([]);
     await fetch(`http://127.0.0.1:${running.port}/make-ready`);
     await waitFor(() => s.backend.routeTargets(host).length === 1, { what: "in the route once ready" });
+    // The route's load-balancing option travels with its targets to the router.
+    expect(s.backend.routeTargets(host)[0]!.loadbalancing).toBe("least-connection");
     await fetch(`http://127.0.0.1:${running.port}/make-unready`);
     await waitFor(() => s.backend.routeTargets(host).length === 0, { what: "out of the route once not ready" });
     const now = (await s.backend.getInstances(lrp.process_guid))[0]!;
