@@ -17,6 +17,9 @@ const FEATURES: Record<string, { description: string; enabled: (a: AppRow) => bo
 
 const Patch = z.strictObject({ enabled: z.boolean() });
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const appFeatureSchemas = { Patch };
+
 /**
  * App features (`cf enable-ssh`, `cf disable-ssh`, `cf ssh-enabled`;
  * ccv3/application_feature.go). The `ssh` feature is stored per app as the

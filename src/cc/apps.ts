@@ -34,6 +34,9 @@ const UpdateApp = z.strictObject({ name: z.string().min(1).optional(), lifecycle
 const EnvPatch = z.strictObject({ var: z.record(z.string().min(1), z.string().nullable()) });
 const DropletRel = z.strictObject({ data: z.object({ guid: z.string().min(1) }) });
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const appSchemas = { CreateApp, UpdateApp, EnvPatch, DropletRel };
+
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Apps: list/create/get/update/delete, actions, env, environment_variables, current droplet (ccv3/application.go, environment*.go). */

@@ -22,6 +22,14 @@ const CreateBuildpack = z.strictObject({
 });
 const UpdateBuildpack = CreateBuildpack.partial();
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const buildpackSchemas = { CreateBuildpack, UpdateBuildpack };
+
+/** The buildpack store keeps no labels or annotations: refused, not dropped. */
+function refuseMetadata(m: { labels?: unknown; annotations?: unknown } | undefined): void {
+  if (m?.labels !== undefined || m?.annotations !== undefined) throw unprocessable("metadata: labels and annotations on buildpacks are not supported by the Eirini appliance");
+}
+
 /** A store refusal in CF's words: 404 for a missing buildpack, 422 for the rest. */
 function cfError(err: unknown): unknown {
   if (!(err instanceof BuildpackError)) return err;
@@ -86,12 +94,14 @@ export function buildpackRoutes(deps: CcDeps): Hono<CcEnv> {
   r.get("/v3/buildpacks/:guid", (c) => c.json(render(byGuid(c.req.param("guid")))));
   r.post("/v3/buildpacks", async (c) => {
     const body = await readJson(c, CreateBuildpack);
+    refuseMetadata(body.metadata);
     const bp = guarded(() => store.create({ name: body.name, stack: body.stack ?? null, ...(body.position !== undefined ? { position: body.position } : {}), enabled: body.enabled ?? true, locked: body.locked ?? false }));
     return c.json(render(bp), 201);
   });
   r.patch("/v3/buildpacks/:guid", async (c) => {
     const bp = byGuid(c.req.param("guid"));
     const body = await readJson(c, UpdateBuildpack);
+    refuseMetadata(body.metadata);
     const patch = Object.fromEntries(Object.entries({ name: body.name, stack: body.stack, position: body.position, enabled: body.enabled, locked: body.locked }).filter(([, v]) => v !== undefined));
     return c.json(render(guarded(() => store.update(bp.name, patch))));
   });

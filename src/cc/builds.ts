@@ -10,6 +10,7 @@ import { findDroplet, getApp, getBuild, getDroplet, type BuildRow, type DropletR
 import type { StagingRunner } from "./staging.ts";
 import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 
 const CreateBuild = z.strictObject({
   package: z.object({ guid: z.string().min(1) }),
@@ -19,6 +20,9 @@ const CreateBuild = z.strictObject({
   staging_log_rate_limit_bytes_per_second: z.number().int().optional(),
   metadata: Metadata,
 });
+
+/** The request schema of this file, for the input-coverage test (every field honoured or refused). */
+export const buildSchemas = { CreateBuild };
 
 /** Builds and droplets (ccv3/build.go, droplet.go): `POST /v3/builds` stages a READY package. */
 export function buildRoutes(deps: CcDeps, staging: StagingRunner): Hono<CcEnv> {
@@ -30,6 +34,12 @@ export function buildRoutes(deps: CcDeps, staging: StagingRunner): Hono<CcEnv> {
     const pkg = deps.db.query("SELECT * FROM cc_packages WHERE guid = ?").get(body.package.guid) as PackageRow | null;
     if (!pkg) throw unprocessable("Unable to use package. Ensure that the package exists and you have access to it.");
     if (pkg.state !== "READY") throw unprocessable("Package must be in a READY state to stage");
+    if (body.lifecycle && body.lifecycle.type !== (pkg.type === "docker" ? "docker" : "buildpack")) throw unprocessable(`Lifecycle type '${body.lifecycle.type}' does not match the package's type '${pkg.type}'`);
+    // Staging lines are not rate-limited here: say so rather than accept a limit and ignore it.
+    if (body.staging_log_rate_limit_bytes_per_second !== undefined && body.staging_log_rate_limit_bytes_per_second !== -1) {
+      throw unprocessable("staging_log_rate_limit_bytes_per_second: only -1 (unlimited) is supported by the Eirini appliance");
+    }
+    validateMetadata(body.metadata);
     const user = c.get("user");
     const build = write(deps, () => {
       const app = getApp(deps.db, pkg.app_guid);
@@ -44,6 +54,7 @@ export function buildRoutes(deps: CcDeps, staging: StagingRunner): Hono<CcEnv> {
            VALUES (?, ?, ?, 'STAGING', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(guid, app.guid, pkg.guid, pkg.type === "docker" ? "docker" : "buildpack", JSON.stringify(buildpacks), stack, body.staging_memory_in_mb ?? web?.memory_in_mb ?? 1024, body.staging_disk_in_mb ?? web?.disk_in_mb ?? 1024, user.guid, user.name, now, now);
+      applyMetadata(deps.db, "build", guid, body.metadata);
       appAudit(deps, user, app, "audit.app.build.create", { build_guid: guid, package_guid: pkg.guid });
       if (pkg.type === "docker") {
         // Docker images need no staging: the build yields a droplet that names the image.

@@ -1,4 +1,4 @@
-import { cpuWeight, type LRP, processGuid } from "../model/index.ts";
+import { cpuWeight, type LoadBalancing, type LRP, processGuid } from "../model/index.ts";
 import type { CcDeps } from "./deps.ts";
 import { lrpAnnotations } from "./metadata.ts";
 import { parsePlacementTags, SCHEDULING_KEYS } from "../opi/index.ts";
@@ -34,19 +34,19 @@ export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?:
   const droplets = byGuid(
     db.query(`SELECT d.* FROM cc_droplets d JOIN cc_apps a ON a.droplet_guid = d.guid WHERE a.state = 'STARTED'${onlyApp}`).all(args) as DropletRow[],
   );
-  const hosts = new Map<string, string[]>();
+  const hosts = new Map<string, RouteOut[]>();
   const routeRows = db
     .query(
-      `SELECT dst.app_guid, dst.process_type, r.host, r.path, d.name AS domain FROM cc_destinations dst
+      `SELECT dst.app_guid, dst.process_type, r.host, r.path, r.options, d.name AS domain FROM cc_destinations dst
        JOIN cc_routes r ON r.guid = dst.route_guid JOIN cc_domains d ON d.guid = r.domain_guid${appGuid === undefined ? "" : " WHERE dst.app_guid = $app"}`,
     )
-    .all(args) as { app_guid: string; process_type: string; host: string; path: string; domain: string }[];
+    .all(args) as { app_guid: string; process_type: string; host: string; path: string; options: string; domain: string }[];
   for (const r of routeRows) {
     const key = `${r.app_guid}/${r.process_type}`;
     const list = hosts.get(key) ?? [];
     // A route with a path is "host.domain/path", as CF's route emitter hands it to the router.
     const hostname = `${r.host ? `${r.host}.${r.domain}` : r.domain}${r.path}`;
-    if (!list.includes(hostname)) list.push(hostname);
+    if (!list.some((x) => x.hostname === hostname)) list.push({ hostname, options: routeOptions(r.options) });
     hosts.set(key, list);
   }
   const cfApi = deps.baseUrl();
@@ -90,7 +90,20 @@ export function startCommand(p: Pick<ProcessRow, "command" | "type">, d: Pick<Dr
   return types[p.type] ?? (p.type === "web" ? d.start_command : "");
 }
 
-export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, org: OrgRow, hostnames: string[], cfApi: string, runningGroup: Record<string, string> = {}): LRP {
+/** A route of a process as the LRP carries it: its hostname and the route's options (load balancing). */
+export interface RouteOut {
+  hostname: string;
+  options?: { loadbalancing?: LoadBalancing };
+}
+
+/** The stored route options the router acts on (only `loadbalancing` exists in CF). */
+function routeOptions(json: string): RouteOut["options"] {
+  const o = JSON.parse(json || "{}") as { loadbalancing?: LoadBalancing };
+  return o.loadbalancing ? { loadbalancing: o.loadbalancing } : undefined;
+}
+
+export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, org: OrgRow, entries: RouteOut[], cfApi: string, runningGroup: Record<string, string> = {}): LRP {
+  const hostnames = entries.map((r) => r.hostname);
   // The running environment variable group first: the app's own variables win (env-var-groups.ts).
   const env: Record<string, string> = {
     ...runningGroup,
@@ -123,11 +136,23 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
     disk_mb: p.disk_in_mb,
     cpu_weight: cpuWeight(p.memory_in_mb),
     ports: [8080],
-    routes: hostnames.length ? { "cf-router": hostnames.map((hostname) => ({ hostname, port: 8080 })) } : {},
+    routes: entries.length ? { "cf-router": entries.map((r) => ({ hostname: r.hostname, port: 8080, ...(r.options ? { options: r.options } : {}) })) } : {},
     health_check_type: p.health_check_type as LRP["health_check_type"],
     health_check_http_endpoint: p.health_check_endpoint ?? "/",
     health_check_timeout_ms: (p.health_check_invocation_timeout ?? 1) * 1000,
     start_timeout_ms: (p.health_check_timeout ?? 60) * 1000,
+    ...(p.health_check_interval ? { health_check_interval_ms: p.health_check_interval * 1000 } : {}),
+    ...(p.readiness_type !== "process"
+      ? {
+        readiness_health_check: {
+          type: p.readiness_type as LRP["health_check_type"],
+          http_endpoint: p.readiness_endpoint ?? "/",
+          timeout_ms: (p.readiness_invocation_timeout ?? 1) * 1000,
+          ...(p.readiness_interval ? { interval_ms: p.readiness_interval * 1000 } : {}),
+        },
+      }
+      : {}),
+    log_rate_limit_bytes_per_second: p.log_rate_limit,
     placement_tags: placementTags(annotations),
     volume_mounts: [],
     user_defined_annotations: annotations,

@@ -5,6 +5,7 @@ import { recordAudit } from "./audit.ts";
 import { Metadata, readJson, Relationship } from "./body.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { unprocessable } from "./errors.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
 import { listRows } from "./list.ts";
@@ -24,6 +25,9 @@ const CreateDomain = z.strictObject({
     .optional(),
   metadata: Metadata,
 });
+
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const domainSchemas = { CreateDomain };
 
 /**
  * The names of every domain, cached for the router's front door (asked on
@@ -78,6 +82,7 @@ export function domainRoutes(deps: CcDeps, names: DomainNames): Hono<CcEnv> {
     const name = body.name.toLowerCase();
     if (!DOMAIN_NAME.test(name)) throw unprocessable(`Name does not comply with RFC 1035 standards: '${body.name}' (dot-separated labels of letters, digits and '-')`);
     if (body.router_group) throw unprocessable("Router groups are not supported: the Eirini appliance has HTTP domains only");
+    validateMetadata(body.metadata);
     const orgGuid = body.relationships?.organization?.data.guid ?? null;
     if (orgGuid !== null) {
       assertFeatureEnabled(deps, "private_domain_creation");
@@ -96,6 +101,7 @@ export function domainRoutes(deps: CcDeps, names: DomainNames): Hono<CcEnv> {
       const guid = deps.newGuid();
       const now = deps.stamp();
       deps.db.query("INSERT INTO cc_domains (guid, name, internal, org_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(guid, name, body.internal ? 1 : 0, orgGuid, now, now);
+      applyMetadata(deps.db, "domain", guid, body.metadata);
       recordAudit(deps, { type: "audit.domain.create", actor: actor(c.get("user")), target: { guid, type: "domain", name }, data: { request: { name, internal: body.internal ?? false, organization_guid: orgGuid } }, organization_guid: orgGuid ?? "" });
       return getDomain(deps.db, guid);
     }).immediate() as DomainRow;

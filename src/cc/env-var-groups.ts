@@ -32,6 +32,9 @@ const PatchGroup = z.strictObject({
   var: z.record(VarName, z.union([z.string(), z.number(), z.boolean()]).nullable()),
 });
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const envVarGroupSchemas = { PatchGroup };
+
 export function envVarGroupRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const groupName = (raw: string): EnvVarGroupName => {

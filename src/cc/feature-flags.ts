@@ -88,6 +88,9 @@ const PatchFlag = z.strictObject({
   custom_error_message: z.string().max(1000).nullable().optional(),
 });
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const featureFlagSchemas = { PatchFlag };
+
 export function featureFlagRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const b = () => deps.baseUrl();

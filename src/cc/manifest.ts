@@ -12,7 +12,7 @@ import { defaultDomain } from "./orgs-spaces.ts";
 import { scaleProcess, updateProcess } from "./processes.ts";
 import { ensureProcess } from "./app-state.ts";
 import { getApp, getSpace, type AppRow, type DomainRow } from "./rows.ts";
-import { findOrCreateRoute, HOST, HOST_RULE, mapRoute, validatePath } from "./routes.ts";
+import { findOrCreateRoute, HOST, HOST_RULE, mapRoute, setRouteOptions, validatePath } from "./routes.ts";
 import { ENV_NAME } from "./apps.ts";
 import { write } from "./write.ts";
 
@@ -30,6 +30,17 @@ export function sizeToMb(v: string | number, field: string): number {
   return mb;
 }
 
+const BYTE_UNITS: Record<string, number> = { B: 1, K: 1024, KB: 1024, M: 1024 ** 2, MB: 1024 ** 2, G: 1024 ** 3, GB: 1024 ** 3, T: 1024 ** 4, TB: 1024 ** 4 };
+
+/** Manifest `log-rate-limit-per-second` ("16K", "1M", -1 for unlimited) -> bytes per second, as CC converts it. */
+export function logRateToBytes(v: string | number, field: string): number {
+  if (String(v).trim() === "-1") return -1;
+  const m = /^\s*(\d+)\s*([A-Za-z]+)\s*$/.exec(String(v));
+  const unit = m ? BYTE_UNITS[m[2]!.toUpperCase()] : undefined;
+  if (!m || unit === undefined) throw unprocessable(`${field} must use a supported unit: B, K, KB, M, MB, G, GB, T, or TB`);
+  return Number(m[1]) * unit;
+}
+
 const Size = z.union([z.string(), z.number()]);
 const HealthType = z.enum(["port", "http", "process", "none"]);
 const ProcessFields = {
@@ -44,7 +55,13 @@ const ProcessFields = {
   "health-check-interval": z.number().int().min(1).optional(),
   timeout: z.number().int().min(1).max(3600).optional(),
   "log-rate-limit-per-second": z.union([z.string(), z.number()]).optional(),
+  "readiness-health-check-type": z.enum(["port", "http", "process"]).optional(),
+  "readiness-health-check-http-endpoint": z.string().optional(),
+  "readiness-health-check-invocation-timeout": z.number().int().min(1).optional(),
+  "readiness-health-check-interval": z.number().int().min(1).optional(),
 };
+// gorouter's route options; only load balancing exists. Protocols: HTTP/1.1 is all the router speaks to apps.
+const RouteOptions = z.strictObject({ loadbalancing: z.enum(["round-robin", "least-connection"]).optional() });
 const ManifestProcess = z.strictObject({ type: z.string().min(1), ...ProcessFields });
 const ManifestApp = z.strictObject({
   name: z.string().min(1),
@@ -54,7 +71,7 @@ const ManifestApp = z.strictObject({
   stack: z.string().optional(),
   docker: z.strictObject({ image: z.string().min(1), username: z.string().optional() }).optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  routes: z.array(z.strictObject({ route: z.string().min(1), protocol: z.enum(["http1", "http2"]).optional(), options: z.record(z.string(), z.unknown()).optional() })).optional(),
+  routes: z.array(z.strictObject({ route: z.string().min(1), protocol: z.enum(["http1", "http2", "tcp"]).optional(), options: RouteOptions.optional() })).optional(),
   "no-route": z.boolean().optional(),
   "random-route": z.boolean().optional(),
   "default-route": z.boolean().optional(),
@@ -64,7 +81,11 @@ const ManifestApp = z.strictObject({
   sidecars: z.array(z.unknown()).optional(),
   ...ProcessFields,
 });
-const Manifest = z.strictObject({ version: z.number().optional(), applications: z.array(ManifestApp).min(1) });
+// CF knows manifest schema version 1 only.
+const Manifest = z.strictObject({ version: z.literal(1).optional(), applications: z.array(ManifestApp).min(1) });
+
+/** The manifest schemas, for the input-coverage test (every field honoured or refused). */
+export const manifestSchemas = { Manifest, ManifestApp, ManifestProcess, RouteOptions };
 type ManifestApp = z.infer<typeof ManifestApp>;
 
 /** Parses and checks a manifest completely before anything is applied (bad manifests change nothing). */
@@ -85,6 +106,8 @@ export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config" |
     validateMetadata(a.metadata);
     if (a.sidecars?.length) throw unprocessable(`For application '${a.name}': sidecars are not supported by the Eirini appliance`);
     if (a.docker) requireDockerSupport(deps);
+    // Registry credentials would have to be kept and handed to image pulls; nothing here does that yet, so say so.
+    if (a.docker?.username !== undefined) throw unprocessable(`For application '${a.name}': docker username: private registry credentials are not supported by the Eirini appliance`);
     if (a.docker && (a.buildpacks?.length || a.buildpack)) throw unprocessable(`For application '${a.name}': Cannot specify both buildpack(s) and docker image`);
     for (const k of Object.keys(a.env ?? {})) if (!ENV_NAME.test(k) || k.startsWith("VCAP_") || k === "PORT") throw unprocessable(`For application '${a.name}': environment variable name '${k}' is invalid`);
     for (const p of [a, ...(a.processes ?? [])]) {
@@ -94,9 +117,16 @@ export function parseManifest(text: string, deps: Pick<CcDeps, "db" | "config" |
       if (disk !== undefined) sizeToMb(disk, `${label}: Disk quota`);
       const ep = p["health-check-http-endpoint"];
       if (ep !== undefined && !ep.startsWith("/")) throw unprocessable(`${label}: Health check http endpoint must be a valid URI path`);
+      const rep = p["readiness-health-check-http-endpoint"];
+      if (rep !== undefined && !rep.startsWith("/")) throw unprocessable(`${label}: Readiness health check http endpoint must be a valid URI path`);
+      if (p["log-rate-limit-per-second"] !== undefined) logRateToBytes(p["log-rate-limit-per-second"], `${label}: Log rate limit`);
     }
     if (a["no-route"] && (a.routes?.length || a["random-route"])) throw unprocessable(`For application '${a.name}': Cannot use the combination of properties: no-route, routes/random-route`);
-    for (const r of a.routes ?? []) splitRoute(deps, r.route);
+    for (const r of a.routes ?? []) {
+      splitRoute(deps, r.route);
+      // The router speaks HTTP/1.1 to apps and has no TCP router: say so rather than map a route that would not work.
+      if (r.protocol && r.protocol !== "http1") throw unprocessable(`For application '${a.name}': Route '${r.route}': protocol '${r.protocol}' is not supported by the Eirini appliance (its router speaks http1 to apps)`);
+    }
     if (a["default-route"] && !a.routes?.length && !a["random-route"] && !a["no-route"] && !HOST.test(a.name)) {
       throw unprocessable(`For application '${a.name}': the default route needs the app name as a host: ${HOST_RULE}. Use --random-route, --no-route or a routes entry.`);
     }
@@ -140,11 +170,18 @@ function applyApp(deps: CcDeps, u: CcUser, spaceGuid: string, m: ManifestApp): A
   for (const p of procs) {
     const row = ensureProcess(deps, app.guid, p.type);
     const disk = p.disk_quota ?? p["disk-quota"];
-    scaleProcess(deps, row, { instances: p.instances, memory_in_mb: p.memory !== undefined ? sizeToMb(p.memory, "Memory") : undefined, disk_in_mb: disk !== undefined ? sizeToMb(disk, "Disk quota") : undefined });
-    const hc = p["health-check-type"] || p["health-check-http-endpoint"] || p.timeout || p["health-check-invocation-timeout"]
-      ? { type: p["health-check-type"], endpoint: p["health-check-http-endpoint"], timeout: p.timeout, invocation_timeout: p["health-check-invocation-timeout"] }
+    const logRate = p["log-rate-limit-per-second"];
+    scaleProcess(deps, row, {
+      instances: p.instances, memory_in_mb: p.memory !== undefined ? sizeToMb(p.memory, "Memory") : undefined, disk_in_mb: disk !== undefined ? sizeToMb(disk, "Disk quota") : undefined,
+      log_rate_limit_in_bytes_per_second: logRate !== undefined ? logRateToBytes(logRate, "Log rate limit") : undefined,
+    });
+    const hc = p["health-check-type"] || p["health-check-http-endpoint"] || p.timeout || p["health-check-invocation-timeout"] || p["health-check-interval"]
+      ? { type: p["health-check-type"], endpoint: p["health-check-http-endpoint"], timeout: p.timeout, invocation_timeout: p["health-check-invocation-timeout"], interval: p["health-check-interval"] }
       : undefined;
-    if (p.command !== undefined || hc) updateProcess(deps, ensureProcess(deps, app.guid, p.type), p.command, hc);
+    const ready = p["readiness-health-check-type"] || p["readiness-health-check-http-endpoint"] || p["readiness-health-check-invocation-timeout"] || p["readiness-health-check-interval"]
+      ? { type: p["readiness-health-check-type"], endpoint: p["readiness-health-check-http-endpoint"], invocation_timeout: p["readiness-health-check-invocation-timeout"], interval: p["readiness-health-check-interval"] }
+      : undefined;
+    if (p.command !== undefined || hc || ready) updateProcess(deps, ensureProcess(deps, app.guid, p.type), p.command, hc, ready);
   }
 
   const hasRoutes = () => Boolean(deps.db.query("SELECT 1 FROM cc_destinations WHERE app_guid = ?").get(app!.guid));
@@ -153,7 +190,9 @@ function applyApp(deps: CcDeps, u: CcUser, spaceGuid: string, m: ManifestApp): A
   } else if (m.routes?.length) {
     for (const r of m.routes) {
       const { domain, host, path } = splitRoute(deps, r.route);
-      mapRoute(deps, u, findOrCreateRoute(deps, u, spaceGuid, domain, host, path), app.guid);
+      const route = findOrCreateRoute(deps, u, spaceGuid, domain, host, path);
+      if (r.options) setRouteOptions(deps, route, r.options);
+      mapRoute(deps, u, route, app.guid);
     }
   } else if (m["random-route"] && !hasRoutes()) {
     const suffix = deps.newGuid().replaceAll("-", "").slice(0, 8);
@@ -167,9 +206,11 @@ function applyApp(deps: CcDeps, u: CcUser, spaceGuid: string, m: ManifestApp): A
   return updated;
 }
 
-function pickProcess(p: z.infer<typeof ManifestProcess> | ManifestApp) {
-  const { command, instances, memory, disk_quota, timeout } = p;
-  return { command, instances, memory, disk_quota, "disk-quota": p["disk-quota"], timeout, "health-check-type": p["health-check-type"], "health-check-http-endpoint": p["health-check-http-endpoint"], "health-check-invocation-timeout": p["health-check-invocation-timeout"] };
+/** The process fields of a manifest app or process entry (every key of ProcessFields). */
+function pickProcess(p: z.infer<typeof ManifestProcess> | ManifestApp): { [K in keyof typeof ProcessFields]?: z.infer<(typeof ProcessFields)[K]> } {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(ProcessFields)) out[k] = (p as Record<string, unknown>)[k];
+  return out;
 }
 
 /** `POST /v3/spaces/:guid/actions/apply_manifest` (YAML body) -> 202 + Location of a job (ccv3/manifest.go). */

@@ -25,7 +25,7 @@ export interface MetadataColumns {
   annotations?: string;
 }
 
-export const METADATA_TABLES = { org: "cc_orgs", space: "cc_spaces", app: "cc_apps", process: "cc_processes", route: "cc_routes" } as const;
+export const METADATA_TABLES = { org: "cc_orgs", space: "cc_spaces", app: "cc_apps", process: "cc_processes", route: "cc_routes", task: "cc_tasks", build: "cc_builds", package: "cc_packages", domain: "cc_domains" } as const;
 export type MetadataResource = keyof typeof METADATA_TABLES;
 
 // CC's defaults for max_labels_per_resource / max_annotations_per_resource.

@@ -38,6 +38,9 @@ export function defaultDomain(deps: Pick<CcDeps, "db" | "config">): DomainRow {
 // Metadata only: renames would change names baked into running LRPs.
 const UpdateMetadataOnly = z.strictObject({ metadata: Metadata });
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const orgSpaceSchemas = { UpdateMetadataOnly };
+
 export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const b = () => deps.baseUrl();

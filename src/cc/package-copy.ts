@@ -9,6 +9,9 @@ import { write } from "./write.ts";
 
 const CopyPackage = z.strictObject({ relationships: z.object({ app: Relationship }) });
 
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const packageCopySchemas = { CopyPackage };
+
 /**
  * `POST /v3/packages?source_guid=GUID` (`cf copy-source`): a new package for
  * the target app holding the source package's bits or image. Blobs are

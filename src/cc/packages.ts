@@ -13,6 +13,7 @@ import { writePackageZip } from "./package-zip.ts";
 import { lookupResource, rememberResourceStream } from "./resource-cache.ts";
 import { checkAppZip, entryContent, safeRelative, ZipRejected, type CheckedEntry, type ZipLimits } from "./zip-check.ts";
 import { write } from "./write.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 import { assertFeatureEnabled, featureEnabled } from "./feature-flags.ts";
 import { copyPackage } from "./package-copy.ts";
 
@@ -46,6 +47,9 @@ const ResourceMatches = z.strictObject({ resources: z.array(ResourceRef).max(100
 function zipLimits(maxBytes: number): ZipLimits {
   return { maxBytes, maxEntryBytes: maxBytes, maxEntries: 65_535, maxRatio: 200 };
 }
+
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const packageSchemas = { CreatePackage, ResourceMatches };
 
 /** Packages, bits upload, resource matching (ccv3/package.go, resource.go). */
 export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
@@ -92,12 +96,16 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
     if (body.type === "docker" && !body.data?.image) throw unprocessable("Image required for docker packages");
     if (body.type === "docker") requireDockerSupport(deps);
     if (body.type === "bits" && body.data?.image) throw unprocessable("Bits packages take no image");
+    // Registry credentials would have to be kept and handed to image pulls; nothing here does that yet, so say so.
+    if (body.data?.username !== undefined || body.data?.password !== undefined) throw unprocessable("data.username, data.password: private registry credentials are not supported by the Eirini appliance");
+    validateMetadata(body.metadata);
     const pkg = write(deps, () => {
       const guid = deps.newGuid();
       const now = deps.stamp();
       deps.db
         .query("INSERT INTO cc_packages (guid, app_guid, type, state, docker_image, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .run(guid, appGuid, body.type, body.type === "docker" ? "READY" : "AWAITING_UPLOAD", body.data?.image ?? null, now, now);
+      applyMetadata(deps.db, "package", guid, body.metadata);
       appAudit(deps, c.get("user"), getApp(deps.db, appGuid), "audit.app.package.create", { package_guid: guid, request: { type: body.type } });
       return getPackage(deps.db, guid);
     });

@@ -56,7 +56,7 @@ export function pkg(b: string, p: PackageRow) {
     : { checksum: { type: "sha256", value: p.blob_digest ? p.blob_digest.slice(7) : null }, error: p.error };
   return {
     guid: p.guid, created_at: ts(p.created_at), updated_at: ts(p.updated_at), type: p.type, state: p.state, data,
-    relationships: { app: rel(p.app_guid) }, metadata: meta(),
+    relationships: { app: rel(p.app_guid) }, metadata: meta(p),
     links: {
       self: { href: self }, app: { href: `${b}/v3/apps/${p.app_guid}` },
       ...(p.type === "bits" ? { upload: { href: `${self}/upload`, method: "POST" }, download: { href: `${self}/download`, method: "GET" } } : {}),
@@ -71,7 +71,7 @@ export function build(b: string, r: BuildRow) {
     lifecycle: r.lifecycle_type === "docker" ? { type: "docker", data: {} } : { type: "buildpack", data: { buildpacks: JSON.parse(r.buildpacks) as string[], stack: r.stack } },
     package: { guid: r.package_guid }, droplet: r.droplet_guid ? { guid: r.droplet_guid } : null,
     created_by: { guid: r.created_by_guid, name: r.created_by_name, email: r.created_by_name },
-    relationships: { app: rel(r.app_guid) }, metadata: meta(),
+    relationships: { app: rel(r.app_guid) }, metadata: meta(r),
     links: { self: { href: `${b}/v3/builds/${r.guid}` }, app: { href: `${b}/v3/apps/${r.app_guid}` }, ...(r.droplet_guid ? { droplet: { href: `${b}/v3/droplets/${r.droplet_guid}` } } : {}) },
   };
 }
@@ -98,12 +98,18 @@ export function process(b: string, p: ProcessRow, redactCommand: boolean) {
   return {
     guid: p.guid, created_at: ts(p.created_at), updated_at: ts(p.updated_at), type: p.type,
     command: redactCommand ? "[PRIVATE DATA HIDDEN IN LISTS]" : p.command,
-    instances: p.instances, memory_in_mb: p.memory_in_mb, disk_in_mb: p.disk_in_mb, log_rate_limit_in_bytes_per_second: -1,
+    instances: p.instances, memory_in_mb: p.memory_in_mb, disk_in_mb: p.disk_in_mb, log_rate_limit_in_bytes_per_second: p.log_rate_limit,
     health_check: {
       type: p.health_check_type,
-      data: { timeout: p.health_check_timeout, invocation_timeout: p.health_check_invocation_timeout, ...(p.health_check_type === "http" ? { endpoint: p.health_check_endpoint ?? "/" } : {}) },
+      data: {
+        timeout: p.health_check_timeout, invocation_timeout: p.health_check_invocation_timeout, interval: p.health_check_interval,
+        ...(p.health_check_type === "http" ? { endpoint: p.health_check_endpoint ?? "/" } : {}),
+      },
     },
-    readiness_health_check: { type: "process", data: { invocation_timeout: null, interval: null } },
+    readiness_health_check: {
+      type: p.readiness_type,
+      data: { invocation_timeout: p.readiness_invocation_timeout, interval: p.readiness_interval, ...(p.readiness_type === "http" ? { endpoint: p.readiness_endpoint ?? "/" } : {}) },
+    },
     relationships: { app: rel(p.app_guid), revision: rel(null) }, metadata: meta(p),
     links: {
       self: { href: `${b}/v3/processes/${p.guid}` }, scale: { href: `${b}/v3/processes/${p.guid}/actions/scale`, method: "POST" },
@@ -116,7 +122,7 @@ export function domain(b: string, d: DomainRow) {
   return {
     guid: d.guid, created_at: ts(d.created_at), updated_at: ts(d.updated_at), name: d.name, internal: d.internal === 1,
     router_group: null, supported_protocols: ["http"],
-    relationships: { organization: rel(d.org_guid ?? null), shared_organizations: { data: [] } }, metadata: meta(),
+    relationships: { organization: rel(d.org_guid ?? null), shared_organizations: { data: [] } }, metadata: meta(d),
     links: { self: { href: `${b}/v3/domains/${d.guid}` }, route_reservations: { href: `${b}/v3/domains/${d.guid}/route_reservations` } },
   };
 }
@@ -129,7 +135,7 @@ export function route(b: string, r: RouteRow, domainName: string, dests: Destina
   const host = r.host ? `${r.host}.${domainName}` : domainName;
   return {
     guid: r.guid, created_at: ts(r.created_at), updated_at: ts(r.updated_at), protocol: "http", host: r.host, path: r.path, port: null,
-    url: `${host}${r.path}`, destinations: dests.map(destination), options: {},
+    url: `${host}${r.path}`, destinations: dests.map(destination), options: JSON.parse(r.options || "{}") as Record<string, string>,
     relationships: { space: rel(r.space_guid), domain: rel(r.domain_guid) }, metadata: meta(r),
     links: {
       self: { href: `${b}/v3/routes/${r.guid}` }, space: { href: `${b}/v3/spaces/${r.space_guid}` },
@@ -142,9 +148,9 @@ export function task(b: string, t: TaskRow, redactCommand: boolean) {
   return {
     guid: t.guid, created_at: ts(t.created_at), updated_at: ts(t.updated_at), sequence_id: t.sequence_id, name: t.name,
     ...(redactCommand ? {} : { command: t.command }),
-    state: t.state, memory_in_mb: t.memory_in_mb, disk_in_mb: t.disk_in_mb, log_rate_limit_in_bytes_per_second: -1,
+    state: t.state, memory_in_mb: t.memory_in_mb, disk_in_mb: t.disk_in_mb, log_rate_limit_in_bytes_per_second: t.log_rate_limit,
     result: { failure_reason: t.failure_reason }, droplet_guid: t.droplet_guid,
-    relationships: { app: rel(t.app_guid) }, metadata: meta(),
+    relationships: { app: rel(t.app_guid) }, metadata: meta(t),
     links: {
       self: { href: `${b}/v3/tasks/${t.guid}` }, app: { href: `${b}/v3/apps/${t.app_guid}` },
       cancel: { href: `${b}/v3/tasks/${t.guid}/actions/cancel`, method: "POST" }, droplet: { href: `${b}/v3/droplets/${t.droplet_guid}` },

@@ -26,33 +26,65 @@ const HealthCheck = z.object({
   data: z.object({
     timeout: z.number().int().min(1).max(3600).nullable().optional(),
     invocation_timeout: z.number().int().min(1).max(3600).nullable().optional(),
-    interval: z.number().int().nullable().optional(),
+    interval: z.number().int().min(1).max(3600).nullable().optional(),
     endpoint: z.string().nullable().optional(),
   }).optional(),
 });
-const UpdateProcess = z.strictObject({ command: Command.nullable().optional(), health_check: HealthCheck.optional(), readiness_health_check: z.unknown().optional(), metadata: Metadata });
+// CF's readiness check (process, port or http): it decides routing only, never restarts the instance.
+const ReadinessCheck = z.object({
+  type: z.enum(["port", "http", "process"]).optional(),
+  data: z.object({
+    invocation_timeout: z.number().int().min(1).max(3600).nullable().optional(),
+    interval: z.number().int().min(1).max(3600).nullable().optional(),
+    endpoint: z.string().nullable().optional(),
+  }).optional(),
+});
+const UpdateProcess = z.strictObject({ command: Command.nullable().optional(), health_check: HealthCheck.optional(), readiness_health_check: ReadinessCheck.optional(), metadata: Metadata });
+
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const processSchemas = { Scale, UpdateProcess };
 
 export type ScaleInput = z.infer<typeof Scale>;
 
 /** Scale in the caller's transaction (also used by apply_manifest). */
 export function scaleProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid" | "config">, p: ProcessRow, s: ScaleInput): void {
   deps.db
-    .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, updated_at = ? WHERE guid = ?")
-    .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, deps.stamp(), p.guid);
+    .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, log_rate_limit = ?, updated_at = ? WHERE guid = ?")
+    .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, s.log_rate_limit_in_bytes_per_second ?? p.log_rate_limit, deps.stamp(), p.guid);
 }
 
 export interface HealthCheckInput {
   type?: "port" | "http" | "process" | "none";
   timeout?: number | null;
   invocation_timeout?: number | null;
+  interval?: number | null;
   endpoint?: string | null;
 }
 
-/** Command and health check update in the caller's transaction; a new command means a new version (restart). */
-export function updateProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid">, p: ProcessRow, command: string | null | undefined, hc: HealthCheckInput | undefined): void {
+export type ReadinessInput = Omit<HealthCheckInput, "timeout" | "type"> & { type?: "port" | "http" | "process" };
+
+/**
+ * Command, health check and readiness check update in the caller's
+ * transaction; a new command means a new version (restart). Checks take
+ * effect when the instances next start, as in CF (`cf restart`).
+ */
+export function updateProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid">, p: ProcessRow, command: string | null | undefined, hc: HealthCheckInput | undefined, ready?: ReadinessInput): void {
   const type = hc?.type === "none" ? "process" : (hc?.type ?? p.health_check_type);
   const endpoint = hc?.endpoint !== undefined ? hc.endpoint : p.health_check_endpoint;
   if (endpoint && !endpoint.startsWith("/")) throw unprocessable("Health check endpoint must be a valid URI path");
+  const rType = ready?.type ?? p.readiness_type;
+  const rEndpoint = ready?.endpoint !== undefined ? ready.endpoint : p.readiness_endpoint;
+  if (rEndpoint && !rEndpoint.startsWith("/")) throw unprocessable("Readiness health check endpoint must be a valid URI path");
+  deps.db
+    .query("UPDATE cc_processes SET health_check_interval = ?, readiness_type = ?, readiness_endpoint = ?, readiness_invocation_timeout = ?, readiness_interval = ? WHERE guid = ?")
+    .run(
+      hc?.interval !== undefined ? hc.interval : p.health_check_interval,
+      rType,
+      rType === "http" ? (rEndpoint ?? "/") : rEndpoint,
+      ready?.invocation_timeout !== undefined ? ready.invocation_timeout : p.readiness_invocation_timeout,
+      ready?.interval !== undefined ? ready.interval : p.readiness_interval,
+      p.guid,
+    );
   const version = command !== undefined && command !== p.command ? deps.newGuid() : p.version;
   deps.db
     .query(
@@ -121,10 +153,11 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
       const body = await readJson(c, UpdateProcess);
       validateMetadata(body.metadata);
       const hc = body.health_check ? { type: body.health_check.type, ...body.health_check.data } : undefined;
+      const ready = body.readiness_health_check ? { type: body.readiness_health_check.type, ...body.readiness_health_check.data } : undefined;
       const updated = write(deps, () => {
-        updateProcess(deps, p, body.command, hc);
+        updateProcess(deps, p, body.command, hc, ready);
         applyMetadata(deps.db, "process", p.guid, body.metadata);
-        appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.update", { process_guid: p.guid, process_type: p.type, request: { ...(body.command !== undefined ? { command: "[PRIVATE DATA HIDDEN]" } : {}), ...(body.health_check ? { health_check: body.health_check } : {}) } });
+        appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.process.update", { process_guid: p.guid, process_type: p.type, request: { ...(body.command !== undefined ? { command: "[PRIVATE DATA HIDDEN]" } : {}), ...(body.health_check ? { health_check: body.health_check } : {}), ...(body.readiness_health_check ? { readiness_health_check: body.readiness_health_check } : {}) } });
         return getProcess(deps.db, p.guid);
       }, (x) => [x.app_guid]);
       return c.json(render(updated));
@@ -185,7 +218,7 @@ function emptyPagination(base: string, path: string) {
 export async function processStats(deps: CcDeps, p: ProcessRow) {
   const app = getApp(deps.db, p.app_guid);
   const nowSec = Math.floor(deps.clock.now().getTime() / 1000);
-  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: -1, fds_quota: 16384, isolation_segment: null, details: null as string | null });
+  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: p.log_rate_limit, fds_quota: 16384, isolation_segment: null, details: null as string | null });
   if (app.state !== "STARTED" || !app.droplet_guid) {
     return Array.from({ length: p.instances }, (_, i) => ({ ...base(i), state: "DOWN", host: "", uptime: 0, instance_ports: [], usage: {} }));
   }

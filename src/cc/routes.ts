@@ -67,6 +67,14 @@ export function mapRoute(deps: D, u: CcUser, route: RouteRow, appGuid: string, p
   return true;
 }
 
+/** Stores a route's options (merged over the old ones) and moves its apps' LRPs so the router gets them. */
+export function setRouteOptions(deps: D, route: RouteRow, options: { loadbalancing?: "round-robin" | "least-connection" }): void {
+  const merged = { ...(JSON.parse(route.options || "{}") as Record<string, string>), ...options };
+  if (JSON.stringify(merged) === route.options) return;
+  deps.db.query("UPDATE cc_routes SET options = ?, updated_at = ? WHERE guid = ?").run(JSON.stringify(merged), deps.stamp(), route.guid);
+  for (const d of destinationsOf(deps.db, route.guid)) touchProcesses(deps, d.app_guid);
+}
+
 export function destinationsOf(db: Database, routeGuid: string): DestinationRow[] {
   return db.query("SELECT * FROM cc_destinations WHERE route_guid = ? ORDER BY created_at").all(routeGuid) as DestinationRow[];
 }
@@ -79,17 +87,23 @@ export function appHostnames(db: Database, appGuid: string): string[] {
   return rows.map((r) => `${r.host ? `${r.host}.` : ""}${r.name}${r.path}`);
 }
 
+// gorouter's per-route options: load balancing is the only one CF has.
+const RouteOptions = z.strictObject({ loadbalancing: z.enum(["round-robin", "least-connection"]).optional() });
 const CreateRoute = z.strictObject({
   host: z.string().optional(),
   path: z.string().optional(),
   port: z.number().int().optional(),
   relationships: z.object({ space: Relationship, domain: Relationship }),
-  options: z.record(z.string(), z.unknown()).optional(),
+  options: RouteOptions.optional(),
   metadata: Metadata,
 });
+const UpdateRoute = z.strictObject({ options: RouteOptions.optional(), metadata: Metadata });
 const Destinations = z.strictObject({
-  destinations: z.array(z.object({ app: z.object({ guid: z.string().min(1), process: z.object({ type: z.string().min(1) }).optional() }), port: z.number().int().optional(), protocol: z.string().optional(), weight: z.null().optional() })),
+  destinations: z.array(z.object({ app: z.object({ guid: z.string().min(1), process: z.object({ type: z.string().min(1) }).optional() }), port: z.number().int().optional(), protocol: z.enum(["http1", "http2", "tcp"]).optional(), weight: z.null().optional() })),
 });
+
+/** The request schemas of this file, for the input-coverage test (every field honoured or refused). */
+export const routeSchemas = { CreateRoute, UpdateRoute, Destinations, RouteOptions };
 
 /** Routes, domains and destinations (ccv3/route.go, domain.go; `cf routes`, `cf map-route`, `cf unmap-route`). */
 export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
@@ -140,6 +154,7 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
     validateMetadata(body.metadata);
     const route = write(deps, () => {
       const created = createRoute(deps, c.get("user"), spaceGuid, domain, body.host ?? "", body.path ?? "");
+      if (body.options) setRouteOptions(deps, created, body.options);
       applyMetadata(deps.db, "route", created.guid, body.metadata);
       return getRoute(deps.db, created.guid);
     });
@@ -148,13 +163,15 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.patch("/v3/routes/:guid", async (c) => {
     const guid = getRoute(deps.db, c.req.param("guid")).guid;
-    const body = await readJson(c, z.strictObject({ metadata: Metadata }));
+    const body = await readJson(c, UpdateRoute);
     validateMetadata(body.metadata);
+    const apps = destinationsOf(deps.db, guid).map((d) => d.app_guid);
     const route = write(deps, () => {
+      if (body.options) setRouteOptions(deps, getRoute(deps.db, guid), body.options);
       applyMetadata(deps.db, "route", guid, body.metadata);
       deps.db.query("UPDATE cc_routes SET updated_at = ? WHERE guid = ?").run(deps.stamp(), guid);
       return getRoute(deps.db, guid);
-    });
+    }, () => apps);
     return c.json(render(route));
   });
   r.delete("/v3/routes/:guid", (c) => {
@@ -196,6 +213,8 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
     const route = getRoute(deps.db, c.req.param("guid") ?? "");
     const body = await readJson(c, Destinations);
     for (const d of body.destinations) if (d.port !== undefined && d.port !== 8080) throw unprocessable("Destinations on the Eirini appliance use the app port 8080");
+    // The router speaks HTTP/1.1 to apps and has no TCP router.
+    for (const d of body.destinations) if (d.protocol !== undefined && d.protocol !== "http1") throw unprocessable(`Destination protocol '${d.protocol}' is not supported by the Eirini appliance (its router speaks http1 to apps)`);
     const before = destinationsOf(deps.db, route.guid).map((d) => d.app_guid);
     write(deps, () => {
       if (replace) {

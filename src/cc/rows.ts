@@ -11,7 +11,7 @@ export interface AppRow extends MetadataColumns {
   /** 1 when the app's `ssh` feature is on (migration 0012). */
   enable_ssh: number;
 }
-export interface PackageRow {
+export interface PackageRow extends MetadataColumns {
   guid: string; app_guid: string; type: "bits" | "docker"; state: string; blob_digest: string | null; docker_image: string | null;
   error: string | null; created_at: string; updated_at: string;
 }
@@ -20,7 +20,7 @@ export interface DropletRow {
   hash: string | null; docker_image: string | null; stack: string; detected_buildpack: string; buildpack_name: string;
   start_command: string; process_types: string; created_at: string; updated_at: string;
 }
-export interface BuildRow {
+export interface BuildRow extends MetadataColumns {
   guid: string; app_guid: string; package_guid: string; state: string; error: string | null; droplet_guid: string | null;
   lifecycle_type: string; buildpacks: string; stack: string; staging_memory_in_mb: number; staging_disk_in_mb: number;
   created_by_guid: string; created_by_name: string; created_at: string; updated_at: string;
@@ -29,13 +29,21 @@ export interface ProcessRow extends MetadataColumns {
   guid: string; app_guid: string; type: string; command: string | null; instances: number; memory_in_mb: number; disk_in_mb: number;
   health_check_type: string; health_check_endpoint: string | null; health_check_timeout: number | null;
   health_check_invocation_timeout: number | null; version: string; created_at: string; updated_at: string;
+  /** Migration 0013: bytes/s (-1 unlimited), liveness interval, readiness check (type `process` = none). */
+  log_rate_limit: number; health_check_interval: number | null; readiness_type: string; readiness_endpoint: string | null;
+  readiness_invocation_timeout: number | null; readiness_interval: number | null;
 }
-export interface DomainRow { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
-export interface RouteRow extends MetadataColumns { guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string }
+export interface DomainRow extends MetadataColumns { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
+export interface RouteRow extends MetadataColumns {
+  guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string;
+  /** JSON of the route's options (`{"loadbalancing": ...}`), migration 0013. */
+  options: string;
+}
 export interface DestinationRow { guid: string; route_guid: string; app_guid: string; process_type: string; port: number; created_at: string }
-export interface TaskRow {
+export interface TaskRow extends MetadataColumns {
   guid: string; app_guid: string; name: string; command: string; state: string; sequence_id: number; memory_in_mb: number;
   disk_in_mb: number; droplet_guid: string; failure_reason: string | null; created_at: string; updated_at: string;
+  log_rate_limit: number;
 }
 export interface AuditRow {
   guid: string; type: string; actor_guid: string; actor_type: string; actor_name: string; target_guid: string; target_type: string;

@@ -4,6 +4,7 @@ import { cpuWeight, type Task, type TaskCompleted } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
 import { Metadata, readJson } from "./body.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
+import { applyMetadata, validateMetadata } from "./metadata.ts";
 import { unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
@@ -21,11 +22,14 @@ const CreateTask = z.strictObject({
   name: z.string().max(255).optional(),
   memory_in_mb: z.number().int().min(1).max(64 * 1024).optional(),
   disk_in_mb: z.number().int().min(1).max(64 * 1024).optional(),
-  log_rate_limit_in_bytes_per_second: z.number().int().optional(),
+  log_rate_limit_in_bytes_per_second: z.number().int().min(-1).optional(),
   droplet_guid: z.string().optional(),
   template: z.object({ process: z.object({ guid: z.string() }) }).optional(),
   metadata: Metadata,
 });
+
+/** The request schema of this file, for the input-coverage test (every field honoured or refused). */
+export const taskSchemas = { CreateTask };
 
 /**
  * Tasks (`cf run-task`, `cf tasks`, `cf terminate-task`). Decision: tasks go
@@ -41,6 +45,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     const app = getApp(deps.db, c.req.param("guid"));
     assertFeatureEnabled(deps, "task_creation");
     const body = await readJson(c, CreateTask);
+    validateMetadata(body.metadata);
     const dropletGuid = body.droplet_guid ?? app.droplet_guid;
     if (!dropletGuid) throw unprocessable("Task must have a droplet. Assign current droplet to app.");
     const droplet = getDroplet(deps.db, dropletGuid);
@@ -53,13 +58,15 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     if (!command) throw unprocessable("Task must have a command");
     const memory = body.memory_in_mb ?? template?.memory_in_mb ?? 1024;
     const disk = body.disk_in_mb ?? template?.disk_in_mb ?? 1024;
+    const logRate = body.log_rate_limit_in_bytes_per_second ?? template?.log_rate_limit ?? -1;
     const task = write(deps, () => {
       const seq = (deps.db.query("SELECT COALESCE(MAX(sequence_id), 0) + 1 AS n FROM cc_tasks WHERE app_guid = ?").get(app.guid) as { n: number }).n;
       const guid = deps.newGuid();
       const now = deps.stamp();
       deps.db
-        .query("INSERT INTO cc_tasks (guid, app_guid, name, command, state, sequence_id, memory_in_mb, disk_in_mb, droplet_guid, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)")
-        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, droplet.guid, now, now);
+        .query("INSERT INTO cc_tasks (guid, app_guid, name, command, state, sequence_id, memory_in_mb, disk_in_mb, log_rate_limit, droplet_guid, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)")
+        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, logRate, droplet.guid, now, now);
+      applyMetadata(deps.db, "task", guid, body.metadata);
       appAudit(deps, c.get("user"), app, "audit.app.task.create", { task_guid: guid, request: { name: body.name ?? guid.slice(0, 8), command: "[PRIVATE DATA HIDDEN]" } });
       return getTask(deps.db, guid);
     });
@@ -69,6 +76,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
       organization_guid: org.guid, organization_name: org.name,
       environment: { ...envVarGroup(deps, "running"), ...(JSON.parse(app.env) as Record<string, string>), VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), template ?? undefined, { mem: task.memory_in_mb, disk: task.disk_in_mb })), VCAP_SERVICES: "{}", MEMORY_LIMIT: `${task.memory_in_mb}m` },
       memory_mb: task.memory_in_mb, disk_mb: task.disk_in_mb, cpu_weight: cpuWeight(task.memory_in_mb), command, completion_callback: "",
+      log_rate_limit_bytes_per_second: task.log_rate_limit,
       lifecycle: droplet.lifecycle_type === "docker" ? { docker_lifecycle: { image: droplet.docker_image ?? "" } } : { buildpack_lifecycle: { droplet_guid: droplet.guid, droplet_hash: droplet.hash ?? "" } },
     };
     try {

@@ -4,8 +4,20 @@ import { z } from "zod";
 export const HealthCheckType = z.enum(["port", "http", "process"]);
 export type HealthCheckType = z.infer<typeof HealthCheckType>;
 
-/** One route of an LRP: `hostname` may carry a path ("host/path"); `weight` is the destination's relative share (default 1). */
-export const RouteEntry = z.object({ hostname: z.string().min(1), port: z.number().int().min(1).max(65535), weight: z.number().int().positive().optional() });
+/** gorouter's per-route load-balancing algorithm (CF route `options.loadbalancing`). */
+export const LoadBalancing = z.enum(["round-robin", "least-connection"]);
+export type LoadBalancing = z.infer<typeof LoadBalancing>;
+
+/**
+ * One route of an LRP: `hostname` may carry a path ("host/path"); `weight` is the destination's relative share
+ * (default 1); `options` as CF's route emitter hands them to gorouter (absent = round-robin).
+ */
+export const RouteEntry = z.object({
+  hostname: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  weight: z.number().int().positive().optional(),
+  options: z.object({ loadbalancing: LoadBalancing.optional() }).optional(),
+});
 export type RouteEntry = z.infer<typeof RouteEntry>;
 
 /** A route host as routers compare it: lower case, no port, no trailing dot ("MyApp.apps.localhost:7080" -> "myapp.apps.localhost"). */
@@ -47,6 +59,14 @@ export function cpuWeight(memoryMb: number): number {
   return Math.min(100, Math.floor((100 * Math.max(128, memoryMb)) / 8192));
 }
 
+export const ReadinessCheck = z.object({
+  type: HealthCheckType,
+  http_endpoint: z.string().default("/"),
+  timeout_ms: z.number().int().positive().default(1000),
+  interval_ms: z.number().int().positive().optional(),
+});
+export type ReadinessCheck = z.infer<typeof ReadinessCheck>;
+
 /** A desired long-running process, field names as in Eirini's OPI. */
 export const LRP = z.object({
   guid: z.string().min(1),
@@ -70,6 +90,16 @@ export const LRP = z.object({
   health_check_http_endpoint: z.string().default("/"),
   health_check_timeout_ms: z.number().int().nonnegative().default(1000),
   start_timeout_ms: z.number().int().nonnegative().default(60_000),
+  /** Period of the liveness check once running; absent = the backend's default (CF's health_check.data.interval). */
+  health_check_interval_ms: z.number().int().positive().optional(),
+  /**
+   * CF's readiness check: gates routing only (a failing check takes the
+   * instance out of its routes; it is never restarted for it). Absent or
+   * type `process` = routable whenever it runs.
+   */
+  readiness_health_check: ReadinessCheck.optional(),
+  /** App log bytes per second per instance beyond which lines are dropped (-1 or absent = unlimited). */
+  log_rate_limit_bytes_per_second: z.number().int().min(-1).optional(),
   placement_tags: z.array(z.string()).default([]),
   volume_mounts: z.array(VolumeMount).default([]),
   user_defined_annotations: z.record(z.string(), z.string()).default({}),

@@ -18,6 +18,8 @@ export const Task = z.object({
   disk_mb: z.number().int().positive().default(1024),
   cpu_weight: z.number().int().min(0).max(100).optional(),
   command: z.string().min(1),
+  /** App log bytes per second beyond which lines are dropped (-1 or absent = unlimited). */
+  log_rate_limit_bytes_per_second: z.number().int().min(-1).optional(),
   completion_callback: z.string().default(""),
   lifecycle: z
     .union([

@@ -1,4 +1,4 @@
-import type { Instance, LRP, LRPSchedulingInfo, LRPUpdate, OpiEvent, Task, TaskStatus } from "../model/index.ts";
+import type { Instance, LoadBalancing, LRP, LRPSchedulingInfo, LRPUpdate, OpiEvent, Task, TaskStatus } from "../model/index.ts";
 
 /** An LRP as a backend reports it back: the desired record plus its actual instances. */
 export interface ActualLRP {
@@ -23,6 +23,8 @@ export interface RouteTarget {
   path: string;
   /** Relative weight of this route destination (the route entry's weight, default 1). */
   weight: number;
+  /** The route's load balancing (CF route option `loadbalancing`); absent = round-robin. */
+  loadbalancing?: LoadBalancing;
 }
 
 /**

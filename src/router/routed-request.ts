@@ -4,7 +4,7 @@ import type { RequestHead, ResponseHead } from "./edge/http-head.ts";
 import type { ClientInfo, LocalAnswer, Outcome, ProxyPlan } from "./edge/types.ts";
 import { forwarded, requestHead, type Forwarded } from "./forward-headers.ts";
 import { badGateway, gatewayTimeout } from "./messages.ts";
-import type { Pool } from "./routing/pool.ts";
+import { requestEnded, requestStarted, type Pool } from "./routing/pool.ts";
 import { vcapCookieLine } from "./sticky.ts";
 
 export interface RoutedRequestInit {
@@ -32,6 +32,8 @@ export class RoutedRequest implements ProxyPlan {
   private readonly startMs = Date.now();
   private readonly t0 = performance.now();
   private firstAttemptAt = 0;
+  /** The target counted as in flight (least-connection routes only). */
+  private counted: RouteTarget | null = null;
 
   constructor(private readonly o: RoutedRequestInit) {
     this.fwd = forwarded(o.req, o.client);
@@ -46,6 +48,7 @@ export class RoutedRequest implements ProxyPlan {
       if (this.tried.length === 0) this.firstAttemptAt = performance.now();
       this.tried.push(t);
     }
+    this.count(t);
     this.current = t;
     return t;
   }
@@ -68,7 +71,15 @@ export class RoutedRequest implements ProxyPlan {
     return kind === "timeout" ? gatewayTimeout(this.o.requestId) : badGateway(this.o.requestId);
   }
 
+  /** Moves the in-flight count from the previous attempt's target to `t` (least-connection routes only). */
+  private count(t: RouteTarget | null): void {
+    if (this.counted) requestEnded(this.counted);
+    this.counted = t && this.o.pool.leastConnection ? t : null;
+    if (this.counted) requestStarted(this.counted);
+  }
+
   done(out: Outcome): void {
+    this.count(null);
     const log = this.o.accessLog;
     if (!log) return;
     const t = this.current ?? this.tried.at(-1) ?? null;

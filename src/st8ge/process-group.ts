@@ -28,7 +28,17 @@ export interface GroupOptions {
    * the appliance finds the group again after a kill -9 (`killMarkedGroups`).
    */
   marker?: string;
+  /**
+   * The sampler's timer (default `setInterval`): tests drive the samples
+   * themselves, so a check "the limit was noticed" never waits for a period.
+   */
+  every?: (ms: number, fn: () => void) => () => void;
 }
+
+const intervalTimer = (ms: number, fn: () => void): (() => void) => {
+  const t = setInterval(fn, ms);
+  return () => clearInterval(t);
+};
 
 /** The environment variable that marks every process of a staging group. */
 export const GROUP_MARKER_ENV = "EIRINI_STAGING_GROUP";
@@ -129,7 +139,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const watchMemory = canWatchMemory();
     let tick = 0;
-    const poll = setInterval(() => {
+    const stopSampling = (opts.every ?? intervalTimer)(opts.pollMs ?? 250, () => {
       if (pgid === undefined) return;
       if (watchMemory) {
         const rss = groupRssBytes(pgid);
@@ -139,7 +149,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
         const used = diskUsageBytes(limits.diskDir);
         if (used > limits.diskBytes) stop("disk", used);
       }
-    }, opts.pollMs ?? 250);
+    });
     let closeGuard: ReturnType<typeof setTimeout> | undefined;
 
     let done = false;
@@ -147,7 +157,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      clearInterval(poll);
+      stopSampling();
       clearTimeout(closeGuard);
       opts.signal?.removeEventListener("abort", onAbort);
       out.end();
@@ -156,7 +166,7 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
     };
     child.on("error", (e) => {
       clearTimeout(timer);
-      clearInterval(poll);
+      stopSampling();
       opts.signal?.removeEventListener("abort", onAbort);
       reject(e);
     });

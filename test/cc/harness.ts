@@ -36,6 +36,8 @@ export class FakeStager implements Stager {
   readonly requests: { request: StagingRequestInput; packagePath: string }[] = [];
   failWith: string | null = null;
   hold = false;
+  /** The last result it returned, so tests compare CC's rendering with it rather than with literals. */
+  lastResult: StagingResult | null = null;
   private releases: (() => void)[] = [];
   cancelled = 0;
 
@@ -58,7 +60,7 @@ export class FakeStager implements Stager {
       const pkg = await Bun.file(packagePath).arrayBuffer();
       const hash = await putDroplet(this.store.blobs, { "app/server.js": `// ${pkg.byteLength} bytes staged\n` }, "node server.js");
       log("-----> Droplet uploaded");
-      return { droplet_guid: crypto.randomUUID(), droplet_hash: hash, detected_buildpack: "nodejs", buildpack_name: "nodejs_buildpack", start_command: "node server.js", process_types: { web: "node server.js", worker: "node worker.js" }, duration_ms: 1 };
+      return (this.lastResult = { droplet_guid: crypto.randomUUID(), droplet_hash: hash, detected_buildpack: "nodejs", buildpack_name: "nodejs_buildpack", start_command: "node server.js", process_types: { web: "node server.js", worker: "node worker.js" }, duration_ms: 1 });
     })();
     return { result, cancel: () => void this.cancelled++ };
   }

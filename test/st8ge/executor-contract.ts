@@ -236,15 +236,21 @@ export function runExecutorContract(name: string, make: () => ContractTarget): v
       await expectClean(t, j);
     });
 
-    test("exceeding the disk limit fails staging", async () => {
-      const t = make();
-      const filler = shellBuildpack(fresh(), { compile: 'dd if=/dev/zero of="$1/big" bs=1048576 count=40 2>/dev/null; sleep 3', release: "echo '--- {}'" });
-      const j = job(t, { detect: false, buildpacks: [{ name: "filler", source: { dir: filler } }], limits: { timeoutMs: 30_000, memoryBytes: 512 * MB, diskBytes: 16 * MB } });
-      const err = await failure(t.executor.run(j, noLines));
-      expect(err.code).toBe("InsufficientResources");
-      expect(err.message).toContain("disk limit of 16 MB");
-      await expectClean(t, j);
-    });
+    // Two writers: one that stays over the limit (only the running check can end it: the staging would otherwise
+    // run into its timeout, a different error) and one faster than any sampling period (writes, exits 0 at once).
+    for (const [what, compile] of [
+      ["a writer that stays over it", 'dd if=/dev/zero of="$1/big" bs=1048576 count=40 2>/dev/null; exec sleep 60'],
+      ["a writer faster than one sampling period", 'dd if=/dev/zero of="$1/big" bs=1048576 count=40 2>/dev/null'],
+    ] as const) {
+      test(`exceeding the disk limit fails staging: ${what}`, async () => {
+        const t = make();
+        const filler = shellBuildpack(fresh(), { compile, release: "echo '--- {}'" });
+        const j = job(t, { detect: false, buildpacks: [{ name: "filler", source: { dir: filler } }], limits: { timeoutMs: 30_000, memoryBytes: 512 * MB, diskBytes: 16 * MB } });
+        const err = await failure(t.executor.run(j, noLines));
+        expect({ code: err.code, message: err.message }).toEqual({ code: "InsufficientResources", message: expect.stringContaining("disk limit of 16 MB") });
+        await expectClean(t, j);
+      });
+    }
 
     test("a real buildpack zip (made by Info-ZIP, exec bits inside) runs unchanged", async () => {
       const t = make();

@@ -3,6 +3,7 @@ import type { LogSink } from "../../model/index.ts";
 import type { KubeClient } from "./client.ts";
 import type { Informer } from "./informer.ts";
 import { APP_CONTAINER } from "./keys.ts";
+import { logRateLimiter, type LogRateLimiter } from "../log-rate.ts";
 import { pullFailure } from "./instances.ts";
 import type { PodRecord } from "./projections.ts";
 
@@ -45,6 +46,10 @@ interface Follow {
   timer?: ReturnType<typeof setTimeout>;
   abort: AbortController;
   toldPull: boolean;
+  /** CF's log rate limit for this pod's lines (none = unlimited), across its container restarts; timed by the lines' own timestamps. */
+  rate?: LogRateLimiter;
+  /** Milliseconds of the line being taken: the limiter's clock. */
+  lineMs: number;
 }
 
 const TS = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z /;
@@ -113,7 +118,9 @@ export class AppLogFollower {
     if (!f) {
       // A pod from before this appliance started: its earlier lines were taken by the previous run.
       const lastNs = BigInt(rec.createdAt) * 1_000_000_000n < this.startNs ? this.startNs : 0n;
-      f = { uid: rec.uid, lastNs, active: false, doneRestarts: -1, attempt: 0, abort: new AbortController(), toldPull: false };
+      f = { uid: rec.uid, lastNs, active: false, doneRestarts: -1, attempt: 0, abort: new AbortController(), toldPull: false, lineMs: 0 };
+      const fresh = f;
+      fresh.rate = logRateLimiter(rec.logRateLimit, () => fresh.lineMs);
       this.follows.set(rec.name, f);
     }
     const pull = pullFailure(rec);
@@ -172,7 +179,11 @@ export class AppLogFollower {
       let message = line.slice(m[0].length);
       if (message.endsWith("\r")) message = message.slice(0, -1);
       if (message.length > this.maxLine) message = message.slice(0, this.maxLine);
-      this.o.sink.append({ source_id: appGuid, source_type: tags.source_type, instance_id: tags.instance_id, stream: "OUT", message, timestamp: ns });
+      f.lineMs = Number(ns / 1_000_000n);
+      const verdict = f.rate ? f.rate.admit(Buffer.byteLength(message)) : "pass";
+      if (verdict === "drop") return;
+      if (verdict === "notice") message = f.rate!.notice;
+      this.o.sink.append({ source_id: appGuid, source_type: tags.source_type, instance_id: tags.instance_id, stream: verdict === "notice" ? "ERR" : "OUT", message, timestamp: ns });
     };
     for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
       rest += decoder.decode(chunk, { stream: true });

@@ -29,6 +29,8 @@ export const ANNOTATION = {
   routeHost: "cloudfoundry.org/route_host",
   routePort: "cloudfoundry.org/route_port",
   stagingGuid: "cloudfoundry.org/staging_guid",
+  /** On app and task pods: CF's log rate limit in bytes per second (absent = unlimited), enforced where pod logs are read. */
+  logRateLimit: "cloudfoundry.org/log_rate_limit",
 } as const;
 
 export const SOURCE = { app: "APP", task: "TASK", staging: "STG" } as const;

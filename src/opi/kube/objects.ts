@@ -59,14 +59,39 @@ function quantities(memoryMb: number, diskMb: number, weight: number): Obj {
 
 const containerSecurity = { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 2000, runAsGroup: 2000, capabilities: { drop: ["ALL"] } };
 
+/** The pod annotation carrying CF's log rate limit, when there is one (app-logs.ts enforces it). */
+function logRateAnnotation(limit: number | undefined): Record<string, string> {
+  return limit !== undefined && limit >= 0 ? { [ANNOTATION.logRateLimit]: String(limit) } : {};
+}
+
+/** A probe action for a check (`process` has none: the kubelet's own "container is running"). */
+function probeAction(type: LRP["health_check_type"], path: string, port: number): Obj | undefined {
+  if (type === "http") return { httpGet: { path: path || "/", port, scheme: "HTTP" } };
+  if (type === "port") return { tcpSocket: { port } };
+  return undefined;
+}
+
+/**
+ * Liveness = CF's health check (its `interval` as the period); readiness =
+ * CF's readiness check when the process has one (routing only, never a
+ * restart), else the health check again so traffic waits for it.
+ */
 function probes(lrp: LRP): Obj {
   const port = lrp.ports[0] ?? 8080;
-  const action = lrp.health_check_type === "http" ? { httpGet: { path: lrp.health_check_http_endpoint || "/", port, scheme: "HTTP" } } : lrp.health_check_type === "port" ? { tcpSocket: { port } } : undefined;
-  if (!action) return {};
+  const action = probeAction(lrp.health_check_type, lrp.health_check_http_endpoint, port);
+  const ready = lrp.readiness_health_check;
+  const readyAction = ready ? probeAction(ready.type, ready.http_endpoint, port) : action;
   const timeoutSeconds = Math.max(1, Math.ceil(lrp.health_check_timeout_ms / 1000));
+  const periodSeconds = lrp.health_check_interval_ms ? Math.max(1, Math.ceil(lrp.health_check_interval_ms / 1000)) : 10;
   return {
-    livenessProbe: { ...action, initialDelaySeconds: Math.ceil(lrp.start_timeout_ms / 1000), timeoutSeconds, periodSeconds: 10, successThreshold: 1, failureThreshold: 4 },
-    readinessProbe: { ...action, initialDelaySeconds: 0, timeoutSeconds, periodSeconds: 10, successThreshold: 1, failureThreshold: 1 },
+    ...(action ? { livenessProbe: { ...action, initialDelaySeconds: Math.ceil(lrp.start_timeout_ms / 1000), timeoutSeconds, periodSeconds, successThreshold: 1, failureThreshold: 4 } } : {}),
+    ...(readyAction
+      ? {
+        readinessProbe: ready
+          ? { ...readyAction, initialDelaySeconds: 0, timeoutSeconds: Math.max(1, Math.ceil(ready.timeout_ms / 1000)), periodSeconds: ready.interval_ms ? Math.max(1, Math.ceil(ready.interval_ms / 1000)) : 10, successThreshold: 1, failureThreshold: 1 }
+          : { ...readyAction, initialDelaySeconds: 0, timeoutSeconds, periodSeconds, successThreshold: 1, failureThreshold: 1 },
+      }
+      : {}),
   };
 }
 
@@ -168,7 +193,7 @@ export function buildStatefulSet(o: BuildOptions, d: DesiredLRP): Obj {
       template: {
         metadata: {
           labels,
-          annotations: { [ANNOTATION.processGuid]: lrp.process_guid, [ANNOTATION.appName]: lrp.app_name, [ANNOTATION.spaceName]: lrp.space_name },
+          annotations: { [ANNOTATION.processGuid]: lrp.process_guid, [ANNOTATION.appName]: lrp.app_name, [ANNOTATION.spaceName]: lrp.space_name, ...logRateAnnotation(lrp.log_rate_limit_bytes_per_second) },
         },
         spec: {
           automountServiceAccountToken: false,
@@ -263,7 +288,7 @@ export function buildTaskJob(o: BuildOptions, task: Task, ttlSeconds: number): O
     [LABEL.sourceType]: SOURCE.task,
     [LABEL.managedBy]: MANAGED_BY,
   };
-  const annotations = { [ANNOTATION.taskGuid]: task.guid, [ANNOTATION.taskName]: task.name, [ANNOTATION.appName]: task.app_name, [ANNOTATION.appGuid]: task.app_guid, [ANNOTATION.spaceName]: task.space_name };
+  const annotations = { [ANNOTATION.taskGuid]: task.guid, [ANNOTATION.taskName]: task.name, [ANNOTATION.appName]: task.app_name, [ANNOTATION.appGuid]: task.app_guid, [ANNOTATION.spaceName]: task.space_name, ...logRateAnnotation(task.log_rate_limit_bytes_per_second) };
   const usesRegistry = task.lifecycle !== undefined && "buildpack_lifecycle" in task.lifecycle;
   return {
     apiVersion: "batch/v1",

@@ -44,6 +44,8 @@ export interface PodRecord extends Cached {
   processGuid: string;
   taskGuid: string;
   stagingGuid: string;
+  /** CF's log rate limit of the pod's app or task in bytes per second; -1 = unlimited. */
+  logRateLimit: number;
   index: number;
   phase: string;
   ready: boolean;
@@ -119,6 +121,7 @@ export function projectPod(o: Obj): PodRecord | null {
     processGuid: ann(o, ANNOTATION.processGuid),
     taskGuid: ann(o, ANNOTATION.taskGuid),
     stagingGuid: ann(o, ANNOTATION.stagingGuid),
+    logRateLimit: ann(o, ANNOTATION.logRateLimit) === "" ? -1 : Number(ann(o, ANNOTATION.logRateLimit)),
     index: podOrdinal(m.name ?? ""),
     phase: String(s.phase ?? "Pending"),
     ready,

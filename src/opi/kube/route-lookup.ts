@@ -38,12 +38,14 @@ export class RouteLookup {
     for (const svc of this.liveServices(host)) {
       const p = this.o.live(svc.processGuid)!;
       const path = routeKey(svc.host).path;
-      const weight = p.routes.find((r) => r.hostname.toLowerCase() === svc.host && r.port === svc.port)?.weight ?? 1;
+      const entry = p.routes.find((r) => r.hostname.toLowerCase() === svc.host && r.port === svc.port);
+      const weight = entry?.weight ?? 1;
+      const lb = entry?.options?.loadbalancing ? { loadbalancing: entry.options.loadbalancing } : {};
       for (let i = 0; i < p.instances; i++) {
         const pod = this.o.pods.get(`${p.stsName}-${i}`);
         if (!pod || pod.deleting || podState(pod).state !== "RUNNING" || !pod.ip) continue;
         const address = this.o.routeAddress ? this.o.routeAddress({ processGuid: svc.processGuid, pod, port: svc.port, service: svc.name }) : `${pod.ip}:${svc.port}`;
-        if (address) out.push({ process_guid: svc.processGuid, app_guid: p.appGuid, index: i, instance_guid: pod.uid, address, path, weight });
+        if (address) out.push({ process_guid: svc.processGuid, app_guid: p.appGuid, index: i, instance_guid: pod.uid, address, path, weight, ...lb });
       }
     }
     return out;

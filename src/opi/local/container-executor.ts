@@ -17,6 +17,7 @@ import {
   type RunUsage,
 } from "./executor.ts";
 import { LogTail } from "./log-tail.ts";
+import { logRateLimiter } from "../log-rate.ts";
 import { listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
 import { probeAddress } from "./probes.ts";
 
@@ -259,9 +260,11 @@ export class ContainerExecutor implements Executor {
   private tails(record: ProcessRecord, fromEnd: boolean): LogTail[] {
     const dir = this.runDir(record.guid);
     const tags = { source_id: record.log.sourceId, source_type: record.log.sourceType, instance_id: record.log.instanceId };
+    // CF's log rate limit, shared by the run's stdout and stderr.
+    const rate = logRateLimiter(record.log.rateLimit);
     return [
-      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd, this.logLimits),
-      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd, this.logLimits),
+      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd, this.logLimits, rate),
+      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd, this.logLimits, rate),
     ];
   }
 

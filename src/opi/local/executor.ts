@@ -29,8 +29,11 @@ export interface RunSpec {
   memoryMb: number;
   /** Disk limit of the run's writable files (enforced by the container executor; placement-only otherwise). */
   diskMb?: number;
-  /** Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id. */
-  log: { sourceId: string; sourceType: string; instanceId: string };
+  /**
+   * Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id;
+   * and the run's log rate limit in bytes per second (absent or -1 = unlimited), kept with the record across restarts.
+   */
+  log: { sourceId: string; sourceType: string; instanceId: string; rateLimit?: number };
 }
 
 /** What identifies a running process group across appliance restarts. */

@@ -31,7 +31,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
       env: instanceEnv({ lrp, index: slot.index, instanceGuid: slot.instanceGuid, ports, cfApi: rt.cfApi() }),
       memoryMb: lrp.memory_mb,
       diskMb: lrp.disk_mb,
-      log: { sourceId: lrp.app_guid, sourceType: `APP/PROC/${lrp.process_type.toUpperCase()}`, instanceId: String(slot.index) },
+      log: { sourceId: lrp.app_guid, sourceType: `APP/PROC/${lrp.process_type.toUpperCase()}`, instanceId: String(slot.index), rateLimit: lrp.log_rate_limit_bytes_per_second },
     });
     if (gen !== slot.gen) {
       // Stopped while starting: the stopper is waiting on us to end it.

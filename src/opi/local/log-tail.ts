@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs";
 import type { LogSink } from "../../model/index.ts";
+import type { LogRateLimiter } from "../log-rate.ts";
 
 /**
  * Follows a process's stdout/stderr FILES (not pipes, so an instance keeps
@@ -22,6 +23,8 @@ export class LogTail {
     private readonly tags: { source_id: string; source_type: string; instance_id: string; stream: "OUT" | "ERR" },
     fromEnd: boolean,
     private readonly limits = { maxBacklog: 8 * 1024 * 1024, truncateAt: 1024 * 1024, maxLine: 64 * 1024 },
+    /** The instance's log rate limit (shared by its stdout and stderr tails); none = unlimited. */
+    private readonly rate?: LogRateLimiter,
   ) {
     try {
       this.fd = openSync(path, "r+");
@@ -66,7 +69,7 @@ export class LogTail {
   /** Flushes a last unterminated line and closes the file. */
   close(): void {
     this.poll();
-    if (this.partial) this.emit(this.partial, this.tags.stream);
+    if (this.partial) this.limited(this.partial);
     this.partial = "";
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
@@ -79,7 +82,14 @@ export class LogTail {
       parts.push(this.partial);
       this.partial = "";
     }
-    for (const line of parts) this.emit(line.length > this.limits.maxLine ? line.slice(0, this.limits.maxLine) : line, this.tags.stream);
+    for (const line of parts) this.limited(line.length > this.limits.maxLine ? line.slice(0, this.limits.maxLine) : line);
+  }
+
+  /** An app line through the rate limit: stored, dropped, or replaced by CF's notice. */
+  private limited(line: string): void {
+    const verdict = this.rate ? this.rate.admit(Buffer.byteLength(line)) : "pass";
+    if (verdict === "pass") this.emit(line, this.tags.stream);
+    else if (verdict === "notice") this.emit(this.rate!.notice, "ERR");
   }
 
   private emit(message: string, stream: "OUT" | "ERR"): void {

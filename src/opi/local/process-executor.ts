@@ -15,6 +15,7 @@ import {
 } from "./executor.ts";
 import type { InstanceUsage } from "../../model/index.ts";
 import { LogTail } from "./log-tail.ts";
+import { logRateLimiter } from "../log-rate.ts";
 import { CLOCK_TICKS, groupUsage, listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
 import { treeBytes } from "./disk-usage.ts";
 import { probeAddress } from "./probes.ts";
@@ -142,9 +143,10 @@ export class ProcessExecutor implements Executor {
   private tails(record: ProcessRecord, fromEnd: boolean): LogTail[] {
     const dir = this.runDir(record.guid);
     const tags = { source_id: record.log.sourceId, source_type: record.log.sourceType, instance_id: record.log.instanceId };
+    const rate = logRateLimiter(record.log.rateLimit);
     return [
-      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd, this.logLimits),
-      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd, this.logLimits),
+      new LogTail(join(dir, "stdout"), this.opts.logs, { ...tags, stream: "OUT" }, fromEnd, this.logLimits, rate),
+      new LogTail(join(dir, "stderr"), this.opts.logs, { ...tags, stream: "ERR" }, fromEnd, this.logLimits, rate),
     ];
   }
 

@@ -63,7 +63,7 @@ export class RouteTable {
     return list;
   }
 
-  /** RUNNING instances of every LRP routing `host`, per route path, on the port that route names. */
+  /** RUNNING instances (not failing a readiness check) of every LRP routing `host`, per route path, on the port that route names. */
   targets(host: string): RouteTarget[] {
     const h = routeKey(host).host;
     const cached = this.cache.get(h);
@@ -78,9 +78,9 @@ export class RouteTable {
         const k = routeKey(r.hostname);
         if (k.host !== h) continue;
         for (const s of d.slots) {
-          if (s.state !== "RUNNING") continue;
+          if (s.state !== "RUNNING" || s.ready === false) continue;
           const hostPort = s.ports.get(r.port) ?? s.ports.get(primaryPort(d.lrp));
-          if (hostPort) out.push({ process_guid: pg, app_guid: d.lrp.app_guid, index: s.index, instance_guid: s.instanceGuid, address: `${s.handle?.record.host || "127.0.0.1"}:${hostPort}`, path: k.path, weight: r.weight ?? 1 });
+          if (hostPort) out.push({ process_guid: pg, app_guid: d.lrp.app_guid, index: s.index, instance_guid: s.instanceGuid, address: `${s.handle?.record.host || "127.0.0.1"}:${hostPort}`, path: k.path, weight: r.weight ?? 1, ...(r.options?.loadbalancing ? { loadbalancing: r.options.loadbalancing } : {}) });
         }
       }
     }

@@ -22,6 +22,8 @@ export interface Slot {
   restartAt: number | null;
   /** A start that can never work as desired (missing droplet, no start command): wait for an update. */
   blocked: boolean;
+  /** False while a RUNNING instance fails its readiness check: it stays out of its routes (health-checks.ts). */
+  ready?: boolean;
   /** Why the health check killed it, reported as the crash reason. */
   killReason?: string;
   timers: (() => void)[];

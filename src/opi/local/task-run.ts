@@ -35,7 +35,7 @@ export function startTask(rt: Runtime, t: TaskRun): void {
         env: taskEnv(task, rt.cfApi()),
         memoryMb: task.memory_mb,
         diskMb: task.disk_mb,
-        log: { sourceId: task.app_guid, sourceType: `APP/TASK/${task.name || task.guid}`, instanceId: "0" },
+        log: { sourceId: task.app_guid, sourceType: `APP/TASK/${task.name || task.guid}`, instanceId: "0", rateLimit: task.log_rate_limit_bytes_per_second },
       });
     } catch (err) {
       finishTask(rt, t, "FAILED", err instanceof StartError ? err.message : `failed to start: ${(err as Error).message}`, null);

@@ -1,5 +1,22 @@
 import type { RouteTarget } from "../../opi/index.ts";
 
+/**
+ * Requests in flight per instance address, across pools (a pool is rebuilt
+ * whenever its route's targets change): what gorouter's least-connection
+ * balancing compares. Counted only for routes that ask for it.
+ */
+const inFlight = new Map<string, number>();
+
+export function requestStarted(t: RouteTarget): void {
+  inFlight.set(t.address, (inFlight.get(t.address) ?? 0) + 1);
+}
+
+export function requestEnded(t: RouteTarget): void {
+  const n = (inFlight.get(t.address) ?? 1) - 1;
+  if (n <= 0) inFlight.delete(t.address);
+  else inFlight.set(t.address, n);
+}
+
 /** One route destination (a process) in a pool: its weight and its instances. */
 interface Destination {
   processGuid: string;
@@ -21,6 +38,8 @@ export class Pool {
   readonly size: number;
   /** The app of the first destination (for logging a request no instance answered). */
   readonly appGuid: string;
+  /** The route asks for least-connection balancing (CF route option): within a destination, the instance with the fewest requests in flight. */
+  readonly leastConnection: boolean;
 
   constructor(readonly path: string, targets: RouteTarget[], previous?: Pool) {
     const byPg = new Map<string, Destination>();
@@ -37,11 +56,13 @@ export class Pool {
     this.total = this.destinations.reduce((s, d) => s + d.weight, 0);
     this.size = targets.length;
     this.appGuid = targets[0]?.app_guid ?? "";
+    this.leastConnection = targets.some((t) => t.loadbalancing === "least-connection");
   }
 
   /** The next instance due, skipping `tried` ones; null when every instance was tried. */
   pick(tried?: readonly RouteTarget[]): RouteTarget | null {
     const ds = this.destinations;
+    const nextIn = this.leastConnection ? leastIn : roundRobinIn;
     if (ds.length === 1) return nextIn(ds[0]!, tried);
     for (let attempt = 0; attempt < ds.length; attempt++) {
       let best: Destination | undefined;
@@ -83,7 +104,27 @@ export class Pool {
   }
 }
 
-function nextIn(d: Destination, tried?: readonly RouteTarget[]): RouteTarget | null {
+/** Least-connection within a destination: fewest requests in flight; ties go round-robin. */
+function leastIn(d: Destination, tried?: readonly RouteTarget[]): RouteTarget | null {
+  const n = d.instances.length;
+  let best = -1;
+  let bestCount = Infinity;
+  for (let k = 0; k < n; k++) {
+    const i = (d.next + k) % n;
+    const t = d.instances[i]!;
+    if (tried && tried.includes(t)) continue;
+    const c = inFlight.get(t.address) ?? 0;
+    if (c < bestCount) {
+      best = i;
+      bestCount = c;
+    }
+  }
+  if (best < 0) return null;
+  d.next = best + 1;
+  return d.instances[best]!;
+}
+
+function roundRobinIn(d: Destination, tried?: readonly RouteTarget[]): RouteTarget | null {
   const n = d.instances.length;
   for (let k = 0; k < n; k++) {
     const t = d.instances[d.next++ % n]!;

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import type { LRP, LRPInput, OpiEvent } from "../../../src/model/index.ts";
 import { LRP as LRPSchema } from "../../../src/model/index.ts";
+import { silentLogger } from "../../../src/log/index.ts";
 import { OpiInvalidError } from "../../../src/opi/index.ts";
 import { ANNOTATION, INSTANCES_ANNOTATION, SCHEDULING_KEYS } from "../../../src/opi/kube/index.ts";
 import { waitFor } from "../../support/poll.ts";
@@ -325,15 +326,24 @@ describe("kube backend", () => {
   });
 
   test("stopping an LRP deletes its StatefulSet and, through owner references, its pods, PDB and Services", async () => {
-    s = await kubeSetup();
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => void warnings.push(m), child: () => logger };
+    s = await kubeSetup({ backend: { logger } });
     const l = lrp();
     await s.backend.desireLRP(l);
     await running(s, l.process_guid, 2);
+    const creates = s.kube.counter.get("create", "statefulsets");
     await s.backend.stopLRP(l.process_guid);
     await waitFor(() => s!.kube.list("pods", NS).length === 0 && s!.kube.list("services", NS).length === 0 && s!.kube.list("poddisruptionbudgets", NS).length === 0, { what: "cascade" });
     expect(await s.backend.getLRP(l.process_guid)).toBeNull();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(s.kube.list("statefulsets", NS).length).toBe(0);
+    // Not recreated: a barrier (another LRP desired and running, so the informers have moved past the deletion)
+    // then the record of what the backend did: one StatefulSet created (the marker's), no "recreating" warning.
+    const marker = lrp({ instances: 1 });
+    await s.backend.desireLRP(marker);
+    await running(s, marker.process_guid, 1);
+    expect(warnings.filter((w) => w.includes("recreating"))).toEqual([]);
+    expect(s.kube.counter.get("create", "statefulsets")).toBe(creates + 1);
+    expect(s.kube.list("statefulsets", NS).map((x) => x.metadata.annotations?.["cloudfoundry.org/process_guid"])).toEqual([marker.process_guid]);
   });
 });
 

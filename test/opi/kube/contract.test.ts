@@ -19,4 +19,4 @@ runOpiContract("kube backend (emulated API server)", async () => {
     timeoutMs: 8000,
     close: () => s.close(),
   };
-});
+}, { httpUnproven: "the emulator's simulated pods have no network here; a pod run by containerd+runc answering on its pod IP and through the router is test/opi/kube/real-runtime.test.ts" });

@@ -34,4 +34,4 @@ runOpiContract("local backend (fake executor)", async () => {
     taskFixture: async (kind) => ({ command: kind }),
     close: () => s.close(),
   };
-});
+}, { httpUnproven: "the fake executor runs no processes, so its targets have nothing listening (the processes and containers runs prove it)" });

@@ -160,9 +160,14 @@ describe("local backend with real processes", () => {
     const ic = await instance(c.process_guid);
     expect(ic!.state).toBe("UNCLAIMED");
     expect(ic!.placement_error).toContain("docker");
-    // Blocked instances are not restarted in a loop.
-    await Bun.sleep(0);
-    expect((await instance(a.process_guid))!.crash_count).toBe(1);
+    // Blocked instances are not restarted in a loop. A barrier: another LRP placed and RUNNING means an auction ran
+    // after the crashes, which would have restarted them (the first crashes restart at once) were they not blocked.
+    const marker = await desire();
+    await waitFor(async () => (await instance(marker.process_guid))?.state === "RUNNING", { what: "marker running" });
+    for (const l of [a, b]) {
+      expect((await instance(l.process_guid))!.crash_count).toBe(1);
+      expect(events.filter((e) => "process_guid" in e && e.process_guid === l.process_guid).map((e) => (e.type === "instance_state" ? e.state : e.type))).toEqual(["CLAIMED", "CRASHED", "crash"]);
+    }
   });
 
   test("tasks: CF environment, logs tagged APP/TASK/<name>, droplet files, exit codes", async () => {

@@ -60,20 +60,23 @@ describe("local backend scheduling (fake executor)", () => {
       await crashOnce(n);
       await waitFor(async () => (await inst()).state === "RUNNING", { what: `immediate restart ${n}` });
     }
-    await crashOnce(4);
-    await Bun.sleep(5);
-    expect((await inst()).state).toBe("CRASHED");
-    clock.advance(29_999);
-    await Bun.sleep(5);
-    expect((await inst()).state).toBe("CRASHED");
-    clock.advance(1);
-    await waitFor(async () => (await inst()).state === "RUNNING", { what: "restart after 30 s" });
-    await crashOnce(5);
-    clock.advance(59_000);
-    await Bun.sleep(5);
-    expect((await inst()).state).toBe("CRASHED");
-    clock.advance(1_000);
-    await waitFor(async () => (await inst()).state === "RUNNING", { what: "restart after 60 s" });
+    // The restart's CLAIMED event carries the injected clock's time: it must be exactly the backoff after the
+    // crash, so a restart that came early (at once, or at 29.999 s) fails here however fast it happened.
+    // A marker LRP desired 1 ms before the backoff ends is a barrier: its auction would place a restart already due.
+    const restartedAfter = async (count: number, backoffMs: number) => {
+      await crashOnce(count);
+      const crashedAt = clock.now();
+      clock.advance(backoffMs - 1);
+      const marker = await desire();
+      await waitFor(async () => (await states(marker.process_guid))[0] === "RUNNING", { what: "marker running" });
+      clock.advance(1);
+      await waitFor(async () => (await inst()).state === "RUNNING", { what: `restart after ${backoffMs} ms` });
+      const crash = events.findIndex((e) => e.type === "crash" && e.crash_count === count);
+      const next = events.slice(crash + 1).find((e) => e.type === "instance_state" && e.process_guid === lrp.process_guid && e.state !== "CRASHED");
+      expect(next).toMatchObject({ state: "CLAIMED", at: crashedAt + backoffMs });
+    };
+    await restartedAfter(4, 30_000);
+    await restartedAfter(5, 60_000);
 
     // A long healthy run resets the count: the next crash is the first again (immediate restart).
     clock.advance(diegoRestartPolicy.crashResetMs);
@@ -92,12 +95,16 @@ describe("local backend scheduling (fake executor)", () => {
     fake.behaviour = (cmd) => (cmd === "crash" ? { exitCode: 1 } : {});
     await s.backend.stopInstance(lrp.process_guid, 0);
     await waitFor(async () => (await s.backend.getInstances(lrp.process_guid))[0]!.crash_count === 3, { what: "three crashes" });
+    const gaveUp = events.length;
     clock.advance(60 * 60_000);
-    await Bun.sleep(5);
+    // A barrier: placing another LRP runs an auction, which would also place any instance whose restart is due.
+    const marker = await desire();
+    await waitFor(async () => (await states(marker.process_guid))[0] === "RUNNING", { what: "marker running" });
+    expect(events.slice(gaveUp).filter((e) => "process_guid" in e && e.process_guid === lrp.process_guid)).toEqual([]);
     const i = (await s.backend.getInstances(lrp.process_guid))[0]!;
     expect(i.state).toBe("CRASHED");
     expect(i.crash_count).toBe(3);
-    expect(fake.running()).toEqual([]);
+    expect(fake.running().map((r) => r.log.sourceId)).toEqual([marker.app_guid]);
   });
 
   test("a failing liveness check after RUNNING restarts the instance", async () => {
