@@ -49,7 +49,7 @@ export interface KubeClient {
   /** GET /version: proves the server answers and the credentials work. */
   version(): Promise<string>;
   /** A raw request with the kubeconfig's credentials (service proxy). */
-  fetch(url: string, init: { method: string; headers: Record<string, string>; body?: ArrayBuffer }): Promise<any>;
+  fetch(url: string, init: { method: string; headers: Record<string, string>; body?: ArrayBuffer | NodeJS.ReadableStream }): Promise<any>;
 }
 
 export interface ClientOptions {

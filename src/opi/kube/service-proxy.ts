@@ -1,3 +1,5 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import type { Logger } from "../../log/index.ts";
 import { normalizeHost } from "../../model/index.ts";
 
@@ -8,13 +10,15 @@ import { normalizeHost } from "../../model/index.ts";
  * it picks the route's Service from the original Host (X-Forwarded-Host)
  * and forwards with the kubeconfig's credentials. So
  * `http://myapp.apps.localhost:7080` works against kind with no ingress.
+ * Bodies stream both ways (never buffered whole), so an app upload through
+ * here costs no more memory than one through the router to a pod IP.
  */
 export interface ServiceProxyDeps {
   server: string;
   namespace: string;
   serviceForHost(host: string, path?: string): { name: string; port: number } | undefined;
   /** fetch with the kubeconfig's credentials and TLS settings. */
-  fetch(url: string, init: { method: string; headers: Record<string, string>; body?: ArrayBuffer }): Promise<{ status: number; headers: Iterable<[string, string]> | { forEach(fn: (v: string, k: string) => void): void }; arrayBuffer(): Promise<ArrayBuffer> }>;
+  fetch(url: string, init: { method: string; headers: Record<string, string>; body?: Readable }): Promise<{ status: number; headers: Iterable<[string, string]> | { forEach(fn: (v: string, k: string) => void): void }; body: Readable | null }>;
   logger: Logger;
 }
 
@@ -36,14 +40,16 @@ export function startServiceProxy(d: ServiceProxyDeps): { port: number; stop(): 
         if (!HOP.has(k.toLowerCase())) headers[k] = v;
       });
       try {
-        const res = await d.fetch(target, { method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer() });
+        const body = req.method === "GET" || req.method === "HEAD" || !req.body ? undefined : Readable.fromWeb(req.body as unknown as NodeWebStream<Uint8Array>);
+        const res = await d.fetch(target, { method: req.method, headers, ...(body ? { body } : {}) });
         const out = new Headers();
         const add = (v: string, k: string) => {
           if (!HOP.has(k.toLowerCase())) out.append(k, v);
         };
         if ("forEach" in res.headers) res.headers.forEach(add);
         else for (const [k, v] of res.headers) add(v, k);
-        return new Response(await res.arrayBuffer(), { status: res.status, headers: out });
+        const stream = res.body ? (Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>) : null;
+        return new Response(req.method === "HEAD" ? null : stream, { status: res.status, headers: out });
       } catch (err) {
         d.logger.warn("service proxy request failed", { host, service: svc.name, error: err });
         return new Response("the Kubernetes API server's service proxy did not answer\n", { status: 502 });
