@@ -9,10 +9,11 @@ import logs from "./0007_logs.ts";
 import ccMetadata from "./0008_cc_metadata.ts";
 import ccPlatform from "./0011_cc_platform.ts";
 import ccAppFeatures from "./0012_cc_app_features.ts";
+import ccTenancy from "./0013_cc_tenancy.ts";
 
 /**
  * Every migration, in order. Imported statically so `bun build --compile`
  * embeds them in the binary. Numbers are never reused, and a shipped
  * migration is never edited; one part owns each file.
  */
-export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, ccPlatform, ccAppFeatures];
+export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, ccPlatform, ccAppFeatures, ccTenancy];

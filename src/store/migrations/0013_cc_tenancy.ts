@@ -1,0 +1,25 @@
+/**
+ * Tenancy in the embedded Cloud Controller (src/cc, issue 11): org and
+ * space roles. A role row names one user and either an org (organization_*)
+ * or a space (space_*); the indexes serve the authorization subqueries that
+ * filter every list (src/cc/authz.ts) by the caller's user_guid.
+ */
+export default {
+  version: 13,
+  name: "cc_tenancy",
+  sql: `
+CREATE TABLE cc_roles (
+  guid TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  user_guid TEXT NOT NULL,
+  org_guid TEXT REFERENCES cc_orgs(guid) ON DELETE CASCADE,
+  space_guid TEXT REFERENCES cc_spaces(guid) ON DELETE CASCADE,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+-- NULLs are distinct in a plain UNIQUE: the expression index makes one role per (type, user, org or space).
+CREATE UNIQUE INDEX cc_roles_unique ON cc_roles(type, user_guid, IFNULL(org_guid, ''), IFNULL(space_guid, ''));
+CREATE INDEX cc_roles_user ON cc_roles(user_guid, type);
+CREATE INDEX cc_roles_org ON cc_roles(org_guid);
+CREATE INDEX cc_roles_space ON cc_roles(space_guid);
+`,
+};
