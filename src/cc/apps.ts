@@ -16,6 +16,7 @@ import { findSpace, getApp, getOrg, getSpace, spaceAndOrg, webProcess, type AppR
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
 import { write } from "./write.ts";
+import { accessFrom, spaceScope } from "./authz.ts";
 
 const Lifecycle = z.union([
   z.object({ type: z.literal("buildpack"), data: z.object({ buildpacks: z.array(z.string()).optional(), stack: z.string().optional() }).optional() }),
@@ -54,7 +55,8 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
   }
 
   r.get("/v3/apps", (c) => {
-    const rows = deps.db.query("SELECT a.*, s.org_guid AS org_guid FROM cc_apps a JOIN cc_spaces s ON s.guid = a.space_guid").all() as (AppRow & { org_guid: string })[];
+    const v = spaceScope(accessFrom(c), "a.space_guid");
+    const rows = deps.db.query(`SELECT a.*, s.org_guid AS org_guid FROM cc_apps a JOIN cc_spaces s ON s.guid = a.space_guid WHERE ${v.sql}`).all(...v.args) as (AppRow & { org_guid: string })[];
     const res = listRows(c, b(), rows, {
       filters: {
         names: (a, v) => v.includes(a.name),

@@ -40,6 +40,7 @@ import { stackRoutes } from "./stacks.ts";
 import { StagingRunner } from "./staging.ts";
 import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
 import { authenticate, uaaRoutes } from "./uaa.ts";
+import { authorize } from "./authorize.ts";
 import { buildpackRoutes } from "./buildpacks.ts";
 import { DomainNames, domainRoutes } from "./domains.ts";
 import { envVarGroupRoutes } from "./env-var-groups.ts";
@@ -164,6 +165,12 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET"));
     await next();
   });
+  app.use("/v2/*", async (c, next) => {
+    if (c.req.path !== "/v2/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method));
+    await next();
+  });
+  // Roles, on every route (authz-rules.ts): after the caller is known, before any handler.
+  app.use("*", authorize(deps));
   for (const sub of [
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
     domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),

@@ -13,6 +13,8 @@ import { recordAudit } from "./audit.ts";
 import { uniqueness, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
 import type { CcContext } from "./deps.ts";
+import { accessFrom, isAdmin, orgScope, spaceScope } from "./authz.ts";
+import { grantRole } from "./roles.ts";
 
 export const DEFAULT_ORG = "eirini";
 export const DEFAULT_SPACE = "dev";
@@ -86,7 +88,8 @@ export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   const b = () => deps.baseUrl();
   r.get("/v3/organizations", (c) => {
-    const rows = deps.db.query("SELECT * FROM cc_orgs").all() as OrgRow[];
+    const v = orgScope(accessFrom(c), "guid");
+    const rows = deps.db.query(`SELECT * FROM cc_orgs WHERE ${v.sql}`).all(...v.args) as OrgRow[];
     const res = listRows(c, b(), rows, {
       filters: { names: (o, v) => v.includes(o.name), guids: (o, v) => v.includes(o.guid) },
       orderBy: { name: (o) => o.name },
@@ -103,6 +106,11 @@ export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
       const now = deps.stamp();
       deps.db.query("INSERT INTO cc_orgs (guid, name, created_at, updated_at) VALUES (?, ?, ?, ?)").run(guid, body.name, now, now);
       updateMetadata(deps, "org", guid, body.metadata);
+      // A non-admin may create an org only with user_org_creation on (authorize.ts); CC makes them its manager.
+      if (!isAdmin(accessFrom(c))) {
+        grantRole(deps, "organization_user", c.get("user").guid, { org_guid: guid });
+        grantRole(deps, "organization_manager", c.get("user").guid, { org_guid: guid });
+      }
       recordAudit(deps, { type: "audit.organization.create", actor: actor(c.get("user")), target: { guid, type: "organization", name: body.name }, data: { request: body }, organization_guid: guid });
       return getOrg(deps.db, guid);
     });
@@ -141,7 +149,8 @@ export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
   });
 
   r.get("/v3/spaces", (c) => {
-    const rows = deps.db.query("SELECT * FROM cc_spaces").all() as SpaceRow[];
+    const v = spaceScope(accessFrom(c), "guid");
+    const rows = deps.db.query(`SELECT * FROM cc_spaces WHERE ${v.sql}`).all(...v.args) as SpaceRow[];
     const res = listRows(c, b(), rows, {
       filters: {
         names: (s, v) => v.includes(s.name),

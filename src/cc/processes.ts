@@ -13,6 +13,7 @@ import { startCommand } from "./desired.ts";
 import { appProcess, findDroplet, getApp, getProcess, type ProcessRow } from "./rows.ts";
 import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
+import { accessFrom, appScope } from "./authz.ts";
 
 const Scale = z.strictObject({
   instances: z.number().int().min(0).max(2000).optional(),
@@ -102,7 +103,10 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.process(b(), p, true)) });
   };
-  r.get("/v3/processes", (c) => list(c, deps.db.query("SELECT * FROM cc_processes").all() as ProcessRow[]));
+  r.get("/v3/processes", (c) => {
+    const v = appScope(accessFrom(c), "app_guid");
+    return list(c, deps.db.query(`SELECT * FROM cc_processes WHERE ${v.sql}`).all(...v.args) as ProcessRow[]);
+  });
   r.get("/v3/apps/:guid/processes", (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
     return list(c, deps.db.query("SELECT * FROM cc_processes WHERE app_guid = ?").all(app.guid) as ProcessRow[]);

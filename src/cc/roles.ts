@@ -11,6 +11,7 @@ import { includes, listRows } from "./list.ts";
 import * as present from "./present.ts";
 import { findOrg, findSpace, getOrg, getSpace, type OrgRow, type SpaceRow } from "./rows.ts";
 import { write } from "./write.ts";
+import { accessFrom, orgScope, readsAll, spaceScope } from "./authz.ts";
 
 /**
  * Org and space roles (`cf set-org-role`, `cf set-space-role`, `cf org-users`,
@@ -85,7 +86,10 @@ export function roleRoutes(deps: CcDeps): Hono<CcEnv> {
   const b = () => deps.baseUrl();
 
   r.get("/v3/roles", (c) => {
-    const rows = deps.db.query("SELECT * FROM cc_roles").all() as RoleRow[];
+    const a = accessFrom(c);
+    const sv = spaceScope(a, "space_guid");
+    const ov = orgScope(a, "org_guid");
+    const rows = deps.db.query(`SELECT * FROM cc_roles WHERE (space_guid IS NOT NULL AND ${sv.sql}) OR (org_guid IS NOT NULL AND ${ov.sql})`).all(...sv.args, ...ov.args) as RoleRow[];
     const res = listRows(c, b(), rows, {
       filters: {
         guids: (x, v) => v.includes(x.guid), types: (x, v) => v.includes(x.type), user_guids: (x, v) => v.includes(x.user_guid),
@@ -182,7 +186,12 @@ export function roleRoutes(deps: CcDeps): Hono<CcEnv> {
   });
 
   r.get("/v3/users", (c) => {
-    const rows = deps.db.query(USER_COLUMNS).all() as CcUserRow[];
+    const a = accessFrom(c);
+    // Users holding a role in an org the caller sees, and the caller; global readers see all.
+    const ov = orgScope(a, "IFNULL(r.org_guid, s.org_guid)");
+    const rows = (readsAll(a)
+      ? deps.db.query(USER_COLUMNS).all()
+      : deps.db.query(`${USER_COLUMNS} WHERE guid = ? OR guid IN (SELECT r.user_guid FROM cc_roles r LEFT JOIN cc_spaces s ON s.guid = r.space_guid WHERE ${ov.sql})`).all(a.user.guid, ...ov.args)) as CcUserRow[];
     const res = listRows(c, b(), rows, {
       filters: {
         guids: (u, v) => v.includes(u.guid), usernames: (u, v) => v.includes(u.username), origins: (_u, v) => v.includes("uaa"),

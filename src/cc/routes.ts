@@ -13,6 +13,7 @@ import { applyMetadata, validateMetadata } from "./metadata.ts";
 import * as present from "./present.ts";
 import { findApp, getApp, getDomain, getOrg, getRoute, getSpace, findSpace, type DestinationRow, type DomainRow, type RouteRow } from "./rows.ts";
 import { write } from "./write.ts";
+import { accessFrom, spaceScope } from "./authz.ts";
 
 /** A DNS label: what the router can match in a Host header. */
 export const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$/i;
@@ -121,7 +122,10 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
     return c.json({ pagination: res.pagination, resources: res.page.map(render), ...(inc.size ? { included } : {}) });
   }
 
-  r.get("/v3/routes", (c) => listRoutes(c, deps.db.query("SELECT * FROM cc_routes").all() as RouteRow[]));
+  r.get("/v3/routes", (c) => {
+    const v = spaceScope(accessFrom(c), "space_guid");
+    return listRoutes(c, deps.db.query(`SELECT * FROM cc_routes WHERE ${v.sql}`).all(...v.args) as RouteRow[]);
+  });
   r.get("/v3/apps/:guid/routes", (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
     const rows = deps.db.query("SELECT DISTINCT r.* FROM cc_routes r JOIN cc_destinations d ON d.route_guid = r.guid WHERE d.app_guid = ?").all(app.guid) as RouteRow[];

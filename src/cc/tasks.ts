@@ -15,6 +15,7 @@ import { envVarGroup } from "./env-var-groups.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { recordTaskStopped } from "./usage-events.ts";
 import { write } from "./write.ts";
+import { accessFrom, appScope } from "./authz.ts";
 
 const CreateTask = z.strictObject({
   command: z.string().min(1).max(4096).optional(),
@@ -89,7 +90,10 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     return c.json({ pagination: res.pagination, resources: res.page.map((t) => present.task(b(), t, true)) });
   };
-  r.get("/v3/tasks", (c) => list(c, deps.db.query("SELECT * FROM cc_tasks").all() as TaskRow[]));
+  r.get("/v3/tasks", (c) => {
+    const v = appScope(accessFrom(c), "app_guid");
+    return list(c, deps.db.query(`SELECT * FROM cc_tasks WHERE ${v.sql}`).all(...v.args) as TaskRow[]);
+  });
   r.get("/v3/apps/:guid/tasks", (c) => list(c, deps.db.query("SELECT * FROM cc_tasks WHERE app_guid = ?").all(getApp(deps.db, c.req.param("guid")).guid) as TaskRow[]));
   r.get("/v3/tasks/:guid", (c) => c.json(present.task(b(), getTask(deps.db, c.req.param("guid")), false)));
 
