@@ -93,7 +93,9 @@ export const RULES: Record<string, Rule> = {
 
   // Roles and users.
   "GET /v3/roles": any, "GET /v3/roles/:guid": custom("role"), "POST /v3/roles": body("role"), "DELETE /v3/roles/:guid": custom("role"),
-  "GET /v3/users": any, "GET /v3/users/:guid": custom("user"),
+  "GET /v3/users": any, "GET /v3/users/:guid": custom("user"), "POST /v3/users": admin, "DELETE /v3/users/:guid": admin,
+  // SCIM checks UAA scopes itself (scim.ts): an admin manages users, anyone changes their own password.
+  "POST /uaa/Users": pub, "GET /uaa/Users": pub, "GET /uaa/Users/:id": pub, "DELETE /uaa/Users/:id": pub, "PUT /uaa/Users/:id/password": pub,
 
   // Orgs and spaces.
   "GET /v3/organizations": any, "POST /v3/organizations": body("org"), "GET /v3/organizations/:guid": org("read"),

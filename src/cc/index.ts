@@ -41,6 +41,7 @@ import { StagingRunner } from "./staging.ts";
 import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
 import { authenticate, uaaRoutes } from "./uaa.ts";
 import { authorize } from "./authorize.ts";
+import { scimRoutes } from "./scim.ts";
 import { buildpackRoutes } from "./buildpacks.ts";
 import { DomainNames, domainRoutes } from "./domains.ts";
 import { envVarGroupRoutes } from "./env-var-groups.ts";
@@ -175,7 +176,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
     domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
     serviceRoutes(deps), roleRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
-    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
+    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), scimRoutes(deps, ctx.store.users, { caller: (h, method) => authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method) }), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
     appFeatureRoutes(deps), appManifestRoutes(deps),

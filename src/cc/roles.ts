@@ -200,6 +200,25 @@ export function roleRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     return c.json({ pagination: res.pagination, resources: res.page.map((u) => presentUser(b(), u)) });
   });
+  // CF creates the UAA user first (scim.ts) and then its CC record; here both are one row, so this confirms it exists.
+  r.post("/v3/users", async (c) => {
+    const body = await readJson(c, z.strictObject({ guid: z.string().min(1), metadata: z.unknown().optional() }));
+    const u = findUser(deps, body.guid);
+    if (!u) throw unprocessable(`No UAA user exists with the guid '${body.guid}'. Create the user in UAA first.`);
+    return c.json(presentUser(b(), u), 201);
+  });
+  // The CC side of `cf delete-user`: the user's roles go; the CLI then deletes the UAA user (scim.ts).
+  r.delete("/v3/users/:guid", (c) => {
+    const u = findUser(deps, c.req.param("guid"));
+    if (!u) throw notFound("User");
+    const jobGuid = write(deps, () => {
+      deps.db.query("DELETE FROM cc_roles WHERE user_guid = ?").run(u.guid);
+      recordAudit(deps, { type: "audit.user.delete-request", actor: actor(c.get("user")), target: { guid: u.guid, type: "user", name: u.username }, data: {} });
+      return recordJob(deps, "user.delete");
+    });
+    c.header("Location", jobLocation(deps, jobGuid));
+    return c.body(null, 202);
+  });
   r.get("/v3/users/:guid", (c) => {
     const u = findUser(deps, c.req.param("guid"));
     if (!u) throw notFound("User");

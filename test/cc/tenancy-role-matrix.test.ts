@@ -39,7 +39,7 @@ const EXPECT: Record<string, Role[]> = {
   "custom:user": [...ROLES.filter((r) => r !== "outsider")],
 };
 
-interface World { org: string; space: string; app: string; process: string; pkg: string; build: string; droplet: string; route: string; dest: string; task: string; role: string; event: string; domain: string }
+interface World { user: string; org: string; space: string; app: string; process: string; pkg: string; build: string; droplet: string; route: string; dest: string; task: string; role: string; event: string; domain: string }
 let world: World;
 let otherOrg: string;
 let sharedDomain: string;
@@ -68,7 +68,9 @@ async function makeWorld(org: string, name: string, grant?: Role): Promise<World
   const role = (await h.json("GET", `/v3/roles?space_guids=${space}`)).resources[0]?.guid as string;
   const event = (await h.json("GET", `/v3/audit_events?target_guids=${a.app}`)).resources[0].guid as string;
   const domain = (await h.json("POST", "/v3/domains", { name: `${name}.example.test`, relationships: { organization: { data: { guid: org } } } }, 201)).guid as string;
-  return { org, space, ...a, process, route: route.guid, dest: dests.destinations[0].guid, task, role, event, domain };
+  // A user for the user endpoints to name: a throwaway one in a fresh world (DELETE /v3/users may take its roles away).
+  const user = grant ? (await h.store.users.create(`t-${crypto.randomUUID().slice(0, 8)}`, "pw", ["cloud_controller.read"])).guid : userGuids.get("space_developer")!;
+  return { user, org, space, ...a, process, route: route.guid, dest: dests.destinations[0].guid, task, role, event, domain };
 }
 
 const SPACE_ROLE: Partial<Record<Role, string>> = { space_developer: "space_developer", space_manager: "space_manager", space_auditor: "space_auditor", space_supporter: "space_supporter" };
@@ -97,7 +99,7 @@ function paramsFor(path: string, w: World): string {
       if (s === ":name") return parent === "feature_flags" ? "diego_docker" : parent === "environment_variable_groups" ? "running" : "ssh";
       const byParent: Record<string, string> = {
         apps: w.app, processes: w.process, packages: w.pkg, builds: w.build, droplets: w.droplet, routes: w.route, tasks: w.task, spaces: w.space,
-        organizations: w.org, roles: w.role, audit_events: w.event, domains: w.domain, users: userGuids.get("space_developer")!,
+        organizations: w.org, roles: w.role, audit_events: w.event, domains: w.domain, users: w.user,
         buildpacks: "no-such-buildpack", stacks: "no-such-stack", jobs: "no-such-job", app_usage_events: usageEvent,
         organization_quotas: "no-such-quota",
       };
@@ -117,6 +119,7 @@ function bodyFor(key: string, w: World): unknown {
     case "POST /v3/organizations": return { name: `o-${crypto.randomUUID().slice(0, 8)}` };
     case "POST /v3/roles": return { type: "organization_auditor", relationships: { user: { data: { guid: bystander } }, ...rel("organization", w.org) } };
     case "POST /v3/domains": return { name: `${crypto.randomUUID().slice(0, 8)}.example.test`, relationships: rel("organization", w.org) };
+    case "POST /v3/users": return { guid: bystander };
     default: return {};
   }
 }
@@ -162,6 +165,7 @@ beforeAll(async () => {
   world = await makeWorld(org, "a");
   for (const role of ROLES.filter((r) => r !== "outsider")) await grantRole(role, org, world.space);
   usageEvent = (await h.json("GET", "/v3/app_usage_events")).resources[0].guid;
+  await h.converge(); // running instances, so stats answer at once instead of waiting for them
   const seen = new Set<string>();
   for (const r of (h.cc.routes as unknown as { routes: { method: string; path: string }[] }).routes) {
     if (r.method === "ALL") continue;
@@ -188,17 +192,20 @@ describe("role matrix", () => {
       const allowed = EXPECT[expectationKey(key)]!.filter((r) => method === "GET" || (r !== "admin_read_only" && r !== "global_auditor"));
       for (const role of ROLES) {
         const allow = allowed.includes(role);
-        // A permitted write runs against a fresh world (it may delete what it names); a refused one changes nothing.
+        // A permitted DELETE runs against a fresh world (it removes what it names); a refused one changes nothing.
         let w = world;
-        if (allow && method !== "GET") {
+        if (allow && method === "DELETE") {
           w = key === "DELETE /v3/organizations/:guid" ? { ...world, org: (await h.json("POST", "/v3/organizations", { name: `gone-${crypto.randomUUID().slice(0, 6)}` }, 201)).guid } : await makeWorld(world.org, `w${crypto.randomUUID().slice(0, 6)}`, role);
           if (key === "DELETE /v3/domains/:guid") w = { ...w, domain: (await h.json("POST", "/v3/domains", { name: `${crypto.randomUUID().slice(0, 8)}.shared.test` }, 201)).guid };
         } else if (key === "DELETE /v3/domains/:guid") {
           w = { ...w, domain: sharedDomain };
         }
+        if (key.endsWith("/stats")) await h.converge(); // earlier writes restarted the app: its new version must be running for stats to answer at once
         if (key.startsWith("GET /v3/app_usage_events/")) usageEvent = (await h.json("GET", "/v3/app_usage_events")).resources[0].guid;
+        const t0 = performance.now();
         const res = await h.req(method, paramsFor(path, w), { token: tokens.get(role)!, ...(method === "GET" || method === "DELETE" ? {} : { body: bodyFor(key, w) }) });
         const text = await res.text();
+        if (process.env.MATRIX_SLOW && performance.now() - t0 > 200) console.log("slow", role, key, Math.round(performance.now() - t0));
         const detail = res.status >= 400 ? ((JSON.parse(text || "{}") as { errors?: { detail: string }[] }).errors?.[0]?.detail ?? "") : "";
         // Refused: 403, a 404 naming the resource the path points at, or a create's 422 "... you have access to it".
         const denied = res.status === 403 || (res.status === 404 && HIDDEN.test(detail)) || (res.status === 422 && /you have access to it/.test(detail));
