@@ -9,6 +9,7 @@ import type { AppliancePart } from "../part/index.ts";
 import { buildParts } from "./parts.ts";
 import { PublicUrls } from "./public-url.ts";
 import { tlsMaterial, type TlsMaterial } from "./tls-cert.ts";
+import { apiHostNames, bodyLimitFor, bodyTooLarge, duplicateHost, hostName, limitBody, unknownHost } from "./request-guard.ts";
 
 export interface Appliance {
   readonly url: string;
@@ -27,6 +28,8 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   /** Called once with the generated admin password, on the first start only. */
   onAdminPassword?: (password: string) => void;
+  /** Keeps a generated admin password somewhere safe before the admin user is created (in-cluster: a Secret). */
+  keepAdminPassword?: (password: string) => Promise<void>;
 }
 
 function listenError(err: unknown, config: Config, port = config.port): CliError {
@@ -55,7 +58,7 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
   const started: AppliancePart[] = [];
   let ready = false;
   try {
-    const first = await firstStart(store, opts.env);
+    const first = await firstStart(store, opts.env, opts.keepAdminPassword);
     if (first.generatedAdminPassword) opts.onAdminPassword?.(first.generatedAdminPassword);
     failpoint("start:first-start-done", opts.env);
     const plainUrl = () => urlOf(config.host, server?.port ?? config.port);
@@ -67,21 +70,42 @@ export async function startAppliance(opts: StartOptions): Promise<Appliance> {
     app.get("/healthz", (c) => c.json({ status: "ok" }));
     app.get("/readyz", (c) => (ready ? c.json({ status: "ready" }) : c.json({ status: "starting" }, 503)));
     for (const part of parts) if (part.routes) app.route("/", part.routes);
+    // Unknown paths answer CF error JSON like the rest of the API (the registry answers its own under /v2).
+    app.notFound((c) => c.json({ errors: [{ code: 10000, title: "CF-NotFound", detail: "Unknown request" }] }, 404));
+    const bodyLimits = parts.flatMap((p) => p.bodyLimits ?? []);
+    // Besides apiHosts: the names others are told to reach us by (kubelets' registry address, staging pods' public URL).
+    const advertised = [config.kube.registryAddress, config.kube.publicUrl, config.externalUrl, ...config.tls.hostnames].flatMap((a) => (a ? [hostName(a.replace(/^\w+:\/\//, "").split("/")[0]!) ?? ""] : [])).filter(Boolean);
+    const apiHosts = apiHostNames(config.host, [...config.apiHosts, ...advertised]);
 
     const doors = parts.flatMap((p) => (p.frontDoor ? [p.frontDoor] : []));
     const websocket = parts.find((p) => p.websocket)?.websocket;
     // One handler for both listeners; links in answers follow the listener (or externalUrl, or a trusted proxy: public-url.ts).
+    // Before the parts: one Host header, then the router's front door, then only the API's own host names,
+    // then each route's body limit applied while the body streams (request-guard.ts).
     const handler = (listenerUrl: () => string) => (req: Request, srv: Server<unknown>) =>
-      urls.run(req, srv.requestIP(req)?.address, listenerUrl(), () => {
+      urls.run(req, srv.requestIP(req)?.address, listenerUrl(), async () => {
+        const dup = duplicateHost(req);
+        if (dup) return dup;
         for (const door of doors) {
           const res = door(req, srv);
           if (res) return res;
         }
-        return app.fetch(req, { server: srv });
+        const path = new URL(req.url).pathname;
+        if (path !== "/healthz" && path !== "/readyz") {
+          const elsewhere = unknownHost(req, apiHosts, path);
+          if (elsewhere) return elsewhere;
+        }
+        const limit = bodyLimitFor(bodyLimits, req.method, path);
+        const guarded = limitBody(req, path, limit);
+        if (guarded instanceof Response) return guarded;
+        // The caller's address rides in the env: a rebuilt (counted) request has none of its own.
+        const res = await app.fetch(guarded.req, { server: srv, clientAddress: srv.requestIP(req)?.address ?? "unknown" });
+        return guarded.exceeded() ? bodyTooLarge(path, limit) : res;
       });
     const common = {
       hostname: config.host,
-      maxRequestBodySize: Math.max(config.registry.maxUploadBytes, config.staging.maxPackageBytes),
+      // Bun's own cap is the largest route limit; request-guard applies each route's.
+      maxRequestBodySize: Math.max(config.registry.maxUploadBytes, config.staging.maxPackageBytes, ...bodyLimits.map((l) => l.maxBytes)),
       idleTimeout: 120,
       ...(websocket ? { websocket } : {}),
     };

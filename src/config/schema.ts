@@ -18,6 +18,12 @@ export const ConfigSchema = z.object({
   dataDir: z.string().min(1).default(join(homedir(), ".eirini")),
   host: z.string().min(1).default("127.0.0.1"),
   port: port.default(7080),
+  /**
+   * Host names the API answers to, besides the listening address (and the
+   * loopback names when listening on loopback). Other Hosts get a 404, which
+   * closes the DNS-rebinding path. Empty on a wildcard listener means any.
+   */
+  apiHosts: z.array(z.string().min(1)).default([]),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   logFormat: z.enum(["text", "json"]).default("text"),
   backend: z.enum(["local", "kube"]).default("local"),

@@ -25,6 +25,19 @@ export interface PartContext {
 }
 
 /**
+ * The most a request to matching routes may send. The server refuses a larger
+ * Content-Length before reading a byte and counts chunked bodies as they
+ * arrive; routes no part names get the server's small default.
+ */
+export interface BodyLimit {
+  /** HTTP method, upper case ("PUT"), or "*" for any. */
+  method: string;
+  /** Matched against the URL path. */
+  path: RegExp;
+  maxBytes: number;
+}
+
+/**
  * A part as the appliance runs it: optional HTTP routes merged into the one
  * server, an optional front-door handler that may claim a request before the
  * API (the router does this by Host), and a start/stop lifecycle.
@@ -35,6 +48,8 @@ export interface AppliancePart {
   /** Return a Response (or promise) to claim the request, undefined to pass. */
   frontDoor?: (req: Request, server: Server<unknown>) => Response | Promise<Response> | undefined;
   websocket?: Bun.WebSocketHandler<unknown>;
+  /** Routes of this part that take bodies above the server's default limit (or want a smaller one). */
+  bodyLimits?: BodyLimit[];
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

@@ -60,6 +60,12 @@ export function createRegistryPart(ctx: PartContext): RegistryPart {
     name: "registry",
     registry,
     routes: registryRoutes(registry),
+    // Blob uploads stream to disk with their own check; manifests and token forms are read whole, so small.
+    bodyLimits: [
+      { method: "*", path: /^\/v2\/.+\/blobs\/uploads(\/[^/]*)?$/, maxBytes: ctx.config.registry.maxUploadBytes },
+      { method: "PUT", path: /^\/v2\/.+\/manifests\/[^/]+$/, maxBytes: ctx.config.registry.maxManifestBytes },
+      { method: "*", path: /^\/v2\/token$/, maxBytes: 64 * 1024 },
+    ],
     async start() {
       if (intervalMs > 0) {
         timer = setInterval(runGc, intervalMs);

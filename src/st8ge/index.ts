@@ -40,6 +40,9 @@ export { createStaging, createStagingPart, type Staging, type StagingDeps } from
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 export { builderScript };
 export { unpackSource } from "./unpack/package-source.ts";
+export { readInsideTree } from "./unpack/read-inside.ts";
+export { resolveLink } from "./unpack/link-resolve.ts";
+export { readZipDirectory, dataOffsets, type ZipEntry as ZipDirectoryEntry } from "./unpack/unzip.ts";
 export { packTree, type PackResult } from "./droplet-pack.ts";
 export { parseRelease, parseProcfile, stagingInfo } from "./lifecycle/release.ts";
 export { lifecycleError } from "./lifecycle-status.ts";

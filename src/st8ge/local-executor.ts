@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
@@ -6,9 +7,10 @@ import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./e
 import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
-import { runProcessGroup, type GroupResult } from "./process-group.ts";
+import { killMarkedGroups, runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
 import { unpackSource } from "./unpack/package-source.ts";
+import { readInsideTree } from "./unpack/read-inside.ts";
 
 export interface LocalExecutorOptions {
   /** Parent of every staging's working directory (e.g. `<dataDir>/staging/work`). */
@@ -34,12 +36,37 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes working dirs left by stagings of a process that died (name starts with its pid). */
+/**
+ * Cleans up after stagings of an appliance that died (kill -9): their process
+ * groups still run, unwatched, so they are found by the marker in their
+ * environment (the work dir's name, which starts with the dead appliance's
+ * pid) and killed; then their working dirs are removed.
+ */
 function sweepStale(workRoot: string): void {
-  for (const name of readdirSync(workRoot)) {
+  const stale = (name: string) => {
     const pid = Number(name.split("-")[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) rmSync(join(workRoot, name), { recursive: true, force: true });
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
+  };
+  killMarkedGroups((marker) => marker.startsWith(`${workRoot}/`) && stale(marker.slice(workRoot.length + 1)));
+  for (const name of readdirSync(workRoot)) if (stale(name)) rmSync(join(workRoot, name), { recursive: true, force: true });
+}
+
+/**
+ * Removes a finished staging's working dir off the critical path: renamed
+ * aside at once (the name keeps the pid prefix, so a crash leaves it to
+ * sweepStale), deleted in the background. Deleting thousands of files
+ * synchronously held every staging's result (and the event loop) for as
+ * long as the unpack itself took.
+ */
+function discard(dir: string): void {
+  const aside = `${dir}-done`;
+  try {
+    renameSync(dir, aside);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return;
   }
+  void rm(aside, { recursive: true, force: true }).catch(() => {});
 }
 
 function cacheKey(name: string): string {
@@ -140,24 +167,28 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         limits: { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work },
         onLine: hooks.onLine,
         signal: hooks.signal,
+        marker: work,
         ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
       });
       if (g.killedFor) throw killedError(g, job);
       if (g.exitCode !== 0) throw statusError(work, job, g);
       if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);
 
-      const final = Number(readFileSync(join(work, "out", "chosen"), "utf8").trim());
-      const buildpackName = job.buildpacks[final]!.name;
-      const detectOut = job.detect ? readFileSync(join(work, "out", "detect"), "utf8").trim() : "";
+      // What buildpacks and the app wrote is read without following links (readInsideTree): the tree is theirs.
+      const read = (rel: string) => readInsideTree(work, rel) ?? "";
+      const final = Number(read("out/chosen").trim());
+      const buildpackName = job.buildpacks[final]?.name;
+      if (buildpackName === undefined) throw new StagingError("StagerError", "staging result names no buildpack");
+      const detectOut = job.detect ? read("out/detect").trim() : "";
       const detectedBuildpack = detectOut || buildpackName;
       let processTypes: Record<string, string>;
       try {
-        processTypes = parseRelease(readFileSync(join(work, "out", "release.yml"), "utf8"));
+        processTypes = parseRelease(read("out/release.yml"));
       } catch (err) {
         throw new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
       }
-      const procfile = join(droplet, "app", "Procfile");
-      if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
+      const procfile = readInsideTree(work, "droplet/app/Procfile");
+      if (procfile !== null) processTypes = { ...processTypes, ...parseProcfile(procfile) };
       const startCommand = job.startCommand || processTypes.web || "";
       if (!startCommand) {
         hooks.onLine("ERR", "No start command specified by buildpack or via Procfile.");
@@ -175,10 +206,10 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         startCommand,
         processTypes,
         cacheDir: join(work, "cache"),
-        dispose: () => rmSync(work, { recursive: true, force: true }),
+        dispose: () => discard(work),
       };
     } catch (err) {
-      rmSync(work, { recursive: true, force: true });
+      discard(work);
       rmSync(job.dropletPath, { force: true });
       if (err instanceof StagingError) throw err;
       throw new StagingError("StagerError", `staging failed: ${(err as Error).message}`, { cause: err });

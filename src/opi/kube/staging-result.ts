@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { lifecycleError as sharedLifecycleError, parseProcfile, parseRelease, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
+import { lifecycleError as sharedLifecycleError, parseProcfile, parseRelease, readInsideTree, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
 
 /** What the lifecycle decided, read from the result a staging pod uploaded. */
 export interface LifecycleResult {
@@ -12,9 +10,10 @@ export interface LifecycleResult {
   stagingInfo: string;
 }
 
-function read(path: string): string | null {
+/** A file of the pod's unpacked result, never through a link (the pod chose every byte of that tree). */
+function read(dir: string, rel: string): string | null {
   try {
-    return readFileSync(path, "utf8");
+    return readInsideTree(dir, rel);
   } catch {
     return null;
   }
@@ -31,22 +30,21 @@ export function lifecycleError(status: string, job: Pick<StagingJob, "buildpacks
  * process types: the release's, overridden by the Procfile).
  */
 export function readLifecycleResult(dir: string, job: Pick<StagingJob, "buildpacks" | "detect" | "startCommand">): LifecycleResult | StagingError {
-  const out = join(dir, "out");
-  const exit = read(join(out, "exit"))?.trim() ?? "";
-  if (exit !== "0") return lifecycleError(read(join(out, "status")) ?? "", job, exit);
-  const final = Number(read(join(out, "chosen"))?.trim());
+  const exit = read(dir, "out/exit")?.trim() ?? "";
+  if (exit !== "0") return lifecycleError(read(dir, "out/status") ?? "", job, exit);
+  const final = Number(read(dir, "out/chosen")?.trim());
   const buildpack = job.buildpacks[final];
   if (!buildpack) return new StagingError("StagerError", "staging result names no buildpack");
   const buildpackName = buildpack.name;
-  const detectedBuildpack = (job.detect ? read(join(out, "detect"))?.trim() : "") || buildpackName;
+  const detectedBuildpack = (job.detect ? read(dir, "out/detect")?.trim() : "") || buildpackName;
   let processTypes: Record<string, string>;
   try {
-    processTypes = parseRelease(read(join(out, "release.yml")) ?? "");
+    processTypes = parseRelease(read(dir, "out/release.yml") ?? "");
   } catch (err) {
     return new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
   }
-  const procfile = join(dir, "droplet", "app", "Procfile");
-  if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
+  const procfile = read(dir, "droplet/app/Procfile");
+  if (procfile !== null) processTypes = { ...processTypes, ...parseProcfile(procfile) };
   const startCommand = job.startCommand || processTypes.web || "";
   return { detectedBuildpack, buildpackName, startCommand, processTypes, stagingInfo: stagingInfo(detectedBuildpack, startCommand) };
 }
