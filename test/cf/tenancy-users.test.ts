@@ -94,13 +94,24 @@ describeCf("real cf CLI: users, roles and isolation between spaces", () => {
     expect((await carol.ok(["curl", "/v3/apps"])).stdout).not.toContain("app-a");
   }, 60_000);
 
-  test("cf passwd: the new password logs in, the old one no longer does", async () => {
+  test("cf passwd: the new password logs in, the old one no longer does, and her other sessions end", async () => {
+    const other = await admin.as("alice", "pw-alice");
+    expect((await other.ok(["curl", "/v3/apps"])).stdout).toContain("app-a");
     const r = await alice.ok(["passwd"], { stdin: "pw-alice\npw-alice-2\npw-alice-2\n" });
     expect(r.out).toContain("Changing password for user alice...");
     const fresh = await admin.as("alice", "pw-alice-2");
     expect((await fresh.ok(["curl", "/v3/apps"])).stdout).toContain("app-a");
     await expect(admin.as("alice", "pw-alice")).rejects.toThrow(/Credentials were rejected|Authentication has failed/);
+    expect((await other.cf(["curl", "/v3/apps"])).out).toMatch(/Invalid Auth Token|log in|invalid_token/i);
   }, 60_000);
+
+  test("five bad passwords lock the account: then even the right one is refused", async () => {
+    await admin.ok(["create-user", "dave", "pw-dave"]);
+    for (let i = 0; i < 5; i++) await expect(admin.as("dave", `wrong-${i}`)).rejects.toThrow(/Credentials were rejected|Authentication has failed/);
+    await expect(admin.as("dave", "pw-dave")).rejects.toThrow(/locked|Credentials were rejected|Authentication has failed/);
+    // Another user is not affected.
+    expect((await (await admin.as("carol", "pw-carol")).cf(["orgs"])).code).toBe(0);
+  }, 90_000);
 
   test("cf delete-user: the user's session dies at once and they cannot log in", async () => {
     await admin.ok(["delete-user", "bob", "-f"]);
