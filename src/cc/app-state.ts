@@ -5,6 +5,7 @@ import type { CcDeps, CcUser } from "./deps.ts";
 import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
+import { withinQuota } from "./quotas.ts";
 
 /**
  * The app lifecycle writes shared by the HTTP handlers and apply_manifest.
@@ -105,7 +106,7 @@ export function touchProcesses(deps: D, appGuid: string): void {
 export function setState(deps: D, u: CcUser, appGuid: string, state: "STARTED" | "STOPPED", auditType: string): AppRow {
   const app = getApp(deps.db, appGuid);
   if (state === "STARTED" && !app.droplet_guid) throw unprocessable("Assign a droplet before starting this app.");
-  deps.db.query("UPDATE cc_apps SET state = ?, updated_at = ? WHERE guid = ?").run(state, deps.stamp(), appGuid);
+  withinQuota(deps.db, app.space_guid, () => deps.db.query("UPDATE cc_apps SET state = ?, updated_at = ? WHERE guid = ?").run(state, deps.stamp(), appGuid));
   if (state === "STARTED") bumpVersions(deps, appGuid);
   else touchProcesses(deps, appGuid);
   const updated = getApp(deps.db, appGuid);

@@ -65,6 +65,11 @@ export function authorize(deps: CcDeps): MiddlewareHandler<CcEnv> {
         if (!o && !s && !isAdmin(a)) throw notAuthorized();
         return;
       }
+      case "space_quota": {
+        const o = spaceOf("SELECT guid AS g FROM cc_orgs WHERE guid = ?", rel.organization?.data?.guid);
+        if (o) gate(orgVerdict(db, a, o, "manage"), invalid("organization"));
+        return;
+      }
       case "domain": {
         const o = spaceOf("SELECT guid AS g FROM cc_orgs WHERE guid = ?", rel.organization?.data?.guid);
         if (o) gate(orgVerdict(db, a, o, "manage"), invalid("organization"));

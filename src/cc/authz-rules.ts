@@ -29,7 +29,7 @@ export type Rule =
   | { kind: "body"; check: BodyCheck }
   | { kind: "custom"; check: CustomCheck };
 
-export type BodyCheck = "app" | "route" | "package" | "build" | "space" | "org" | "role" | "domain";
+export type BodyCheck = "app" | "route" | "package" | "build" | "space" | "org" | "role" | "domain" | "space_quota";
 export type CustomCheck = "role" | "audit_event" | "domain_delete" | "log_source" | "user";
 
 const one = (db: Database, sql: string, guid: string | undefined): string | null => {
@@ -47,6 +47,7 @@ export const locate = {
   route: (db: Database, p: Record<string, string>) => one(db, "SELECT space_guid AS g FROM cc_routes WHERE guid = ?", p.guid),
   space: (db: Database, p: Record<string, string>) => one(db, "SELECT guid AS g FROM cc_spaces WHERE guid = ?", p.guid),
   org: (db: Database, p: Record<string, string>) => one(db, "SELECT guid AS g FROM cc_orgs WHERE guid = ?", p.guid),
+  spaceQuota: (db: Database, p: Record<string, string>) => one(db, "SELECT org_guid AS g FROM cc_space_quotas WHERE guid = ?", p.guid),
 };
 
 const pub: Rule = { kind: "public" };
@@ -62,12 +63,13 @@ const task = (need: SpaceNeed): Rule => ({ kind: "space", need, what: "Task", lo
 const route = (need: SpaceNeed): Rule => ({ kind: "space", need, what: "Route", locate: locate.route });
 const space = (need: SpaceNeed): Rule => ({ kind: "space", need, what: "Space", locate: locate.space });
 const org = (need: OrgNeed): Rule => ({ kind: "org", need, what: "Organization", locate: locate.org });
+const spaceQuota = (need: OrgNeed): Rule => ({ kind: "org", need, what: "Space quota", locate: locate.spaceQuota });
 const body = (check: BodyCheck): Rule => ({ kind: "body", check });
 const custom = (check: CustomCheck): Rule => ({ kind: "custom", check });
 
 export const RULES: Record<string, Rule> = {
   // Documents and UAA: no token.
-  "GET /": pub, "GET /v3": pub, "GET /v3/info": pub, "GET /v2/info": pub, "GET /uaa/login": pub, "POST /uaa/oauth/token": pub, "GET /api/v1/info": pub,
+  "GET /": pub, "GET /v3": pub, "GET /v3/info": pub, "GET /v2/info": pub, "GET /uaa/login": pub, "POST /uaa/oauth/token": pub, "POST /uaa/oauth/revoke": pub, "GET /api/v1/info": pub,
 
   // Platform resources: everyone reads, admins write.
   "GET /v3/domains": any, "GET /v3/domains/:guid": any, "POST /v3/domains": body("domain"), "DELETE /v3/domains/:guid": custom("domain_delete"),
@@ -77,7 +79,12 @@ export const RULES: Record<string, Rule> = {
   "GET /v3/buildpacks": any, "GET /v3/buildpacks/:guid": any, "POST /v3/buildpacks": admin, "PATCH /v3/buildpacks/:guid": admin,
   "DELETE /v3/buildpacks/:guid": admin, "POST /v3/buildpacks/:guid/upload": admin,
   "GET /v3/stacks": any, "GET /v3/stacks/:guid": any,
-  "GET /v3/organization_quotas": any, "GET /v3/organization_quotas/:guid": any, "GET /v3/space_quotas": any,
+  "GET /v3/organization_quotas": any, "GET /v3/organization_quotas/:guid": any, "POST /v3/organization_quotas": admin, "PATCH /v3/organization_quotas/:guid": admin,
+  "DELETE /v3/organization_quotas/:guid": admin, "POST /v3/organization_quotas/:guid/relationships/organizations": admin,
+  // Space quotas belong to an org: its managers manage them, its members read them.
+  "GET /v3/space_quotas": any, "GET /v3/space_quotas/:guid": spaceQuota("read"), "POST /v3/space_quotas": body("space_quota"),
+  "PATCH /v3/space_quotas/:guid": spaceQuota("manage"), "DELETE /v3/space_quotas/:guid": spaceQuota("manage"),
+  "POST /v3/space_quotas/:guid/relationships/spaces": spaceQuota("manage"), "DELETE /v3/space_quotas/:guid/relationships/spaces/:space_guid": spaceQuota("manage"),
   "GET /v3/isolation_segments": any,
   "GET /v3/security_groups": any,
   "GET /v3/app_usage_events": globalRead, "GET /v3/app_usage_events/:guid": globalRead,

@@ -53,6 +53,7 @@ import { securityGroupRoutes } from "./security-groups.ts";
 import { serviceRoutes } from "./services.ts";
 import { usageEventRoutes } from "./usage-events.ts";
 import { isCfV2Path, v2Routes } from "./v2.ts";
+import { isolationRoutes } from "./isolation.ts";
 
 export type { CcPorts, Stager, StagingHandle, InstancesReader, TaskRunner, CcLogStore, StoredLog, DesiredChange, DesiredStateSource } from "./ports.ts";
 export { CfApiError } from "./errors.ts";
@@ -175,7 +176,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   app.use("*", authorize(deps));
   for (const sub of [
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
-    domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
+    domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), isolationRoutes(deps), securityGroupRoutes(deps),
     serviceRoutes(deps), roleRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
     rootRoutes(deps), uaaRoutes(deps, ctx.store.users, ctx.store.tokens, keys, nowSec),
     scimRoutes(deps, ctx.store.users, {

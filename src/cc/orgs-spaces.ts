@@ -15,6 +15,7 @@ import { jobLocation, recordJob } from "./jobs.ts";
 import type { CcContext } from "./deps.ts";
 import { accessFrom, isAdmin, orgScope, spaceScope } from "./authz.ts";
 import { grantRole } from "./roles.ts";
+import { seedDefaultQuota } from "./quotas.ts";
 
 export const DEFAULT_ORG = "eirini";
 export const DEFAULT_SPACE = "dev";
@@ -23,6 +24,7 @@ export const DEFAULT_SPACE = "dev";
 export function seedDefaults(deps: Pick<CcDeps, "db" | "newGuid" | "stamp" | "config">): void {
   deps.db.transaction(() => {
     const now = deps.stamp();
+    seedDefaultQuota(deps.db, now);
     // Only a fresh appliance gets the default org and space: once seeded they are ordinary (renamed or deleted, they stay so).
     const any = deps.db.query("SELECT 1 FROM cc_orgs LIMIT 1").get();
     if (!any) {

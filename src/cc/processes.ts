@@ -14,6 +14,7 @@ import { appProcess, findDroplet, getApp, getProcess, type ProcessRow } from "./
 import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
 import { accessFrom, appScope } from "./authz.ts";
+import { withinQuota } from "./quotas.ts";
 
 const Scale = z.strictObject({
   instances: z.number().int().min(0).max(2000).optional(),
@@ -37,9 +38,10 @@ export type ScaleInput = z.infer<typeof Scale>;
 
 /** Scale in the caller's transaction (also used by apply_manifest). */
 export function scaleProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid" | "config">, p: ProcessRow, s: ScaleInput): void {
-  deps.db
-    .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, updated_at = ? WHERE guid = ?")
-    .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, deps.stamp(), p.guid);
+  withinQuota(deps.db, (deps.db.query("SELECT space_guid FROM cc_apps WHERE guid = ?").get(p.app_guid) as { space_guid: string }).space_guid, () =>
+    deps.db
+      .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, updated_at = ? WHERE guid = ?")
+      .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, deps.stamp(), p.guid));
 }
 
 export interface HealthCheckInput {

@@ -14,6 +14,7 @@ import * as present from "./present.ts";
 import { findApp, getApp, getDomain, getOrg, getRoute, getSpace, findSpace, type DestinationRow, type DomainRow, type RouteRow } from "./rows.ts";
 import { write } from "./write.ts";
 import { accessFrom, spaceScope } from "./authz.ts";
+import { withinQuota } from "./quotas.ts";
 
 /** A DNS label: what the router can match in a Host header. */
 export const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$/i;
@@ -49,7 +50,7 @@ export function createRoute(deps: D, u: CcUser, spaceGuid: string, domain: Domai
   }
   const guid = deps.newGuid();
   const now = deps.stamp();
-  deps.db.query("INSERT INTO cc_routes (guid, host, path, domain_guid, space_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(guid, host, path, domain.guid, spaceGuid, now, now);
+  withinQuota(deps.db, spaceGuid, () => deps.db.query("INSERT INTO cc_routes (guid, host, path, domain_guid, space_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(guid, host, path, domain.guid, spaceGuid, now, now));
   const space = getSpace(deps.db, spaceGuid);
   recordAudit(deps, { type: "audit.route.create", actor: actor(u), target: { guid, type: "route", name: host }, data: { request: { host, path, domain_guid: domain.guid } }, space_guid: spaceGuid, organization_guid: space.org_guid });
   return getRoute(deps.db, guid);

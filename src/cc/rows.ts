@@ -3,8 +3,8 @@ import { notFound } from "./errors.ts";
 import type { MetadataColumns } from "./metadata.ts";
 
 /** Row shapes of the cc_* tables (migrations 0005, 0008 for metadata) and lookups that 404 in CF's words. */
-export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string }
-export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string }
+export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string; /** Its org quota (migration 0013); null: "default". */ quota_guid?: string | null }
+export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string; /** Its space quota (migration 0013), if any. */ space_quota_guid?: string | null }
 export interface AppRow extends MetadataColumns {
   guid: string; name: string; space_guid: string; state: "STARTED" | "STOPPED"; lifecycle_type: "buildpack" | "docker";
   buildpacks: string; stack: string; env: string; droplet_guid: string | null; created_at: string; updated_at: string;

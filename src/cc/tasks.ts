@@ -16,6 +16,7 @@ import { assertFeatureEnabled } from "./feature-flags.ts";
 import { recordTaskStopped } from "./usage-events.ts";
 import { write } from "./write.ts";
 import { accessFrom, appScope } from "./authz.ts";
+import { withinQuota } from "./quotas.ts";
 
 const CreateTask = z.strictObject({
   command: z.string().min(1).max(4096).optional(),
@@ -58,9 +59,9 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
       const seq = (deps.db.query("SELECT COALESCE(MAX(sequence_id), 0) + 1 AS n FROM cc_tasks WHERE app_guid = ?").get(app.guid) as { n: number }).n;
       const guid = deps.newGuid();
       const now = deps.stamp();
-      deps.db
+      withinQuota(deps.db, app.space_guid, () => deps.db
         .query("INSERT INTO cc_tasks (guid, app_guid, name, command, state, sequence_id, memory_in_mb, disk_in_mb, droplet_guid, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)")
-        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, droplet.guid, now, now);
+        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, droplet.guid, now, now), app.guid);
       appAudit(deps, c.get("user"), app, "audit.app.task.create", { task_guid: guid, request: { name: body.name ?? guid.slice(0, 8), command: "[PRIVATE DATA HIDDEN]" } });
       return getTask(deps.db, guid);
     });

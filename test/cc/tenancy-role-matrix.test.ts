@@ -33,13 +33,13 @@ const EXPECT: Record<string, Role[]> = {
   "global:read": ["admin", "admin_read_only", "global_auditor"],
   any: [...ROLES],
   "body:app": ["admin", "space_developer"], "body:route": ["admin", "space_developer"], "body:package": ["admin", "space_developer"], "body:build": ["admin", "space_developer"],
-  "body:space": ["admin", "org_manager"], "body:org": ["admin"], "body:role": ["admin", "org_manager"], "body:domain": ["admin", "org_manager"],
+  "body:space": ["admin", "org_manager"], "body:space_quota": ["admin", "org_manager"], "body:org": ["admin"], "body:role": ["admin", "org_manager"], "body:domain": ["admin", "org_manager"],
   "custom:role:GET": SPACE_READERS, "custom:role:DELETE": ["admin", "org_manager", "space_manager"],
   "custom:audit_event": SPACE_READERS, "custom:log_source": SPACE_READERS, "custom:domain_delete": ["admin"],
   "custom:user": [...ROLES.filter((r) => r !== "outsider")],
 };
 
-interface World { user: string; org: string; space: string; app: string; process: string; pkg: string; build: string; droplet: string; route: string; dest: string; task: string; role: string; event: string; domain: string }
+interface World { spaceQuota: string; user: string; org: string; space: string; app: string; process: string; pkg: string; build: string; droplet: string; route: string; dest: string; task: string; role: string; event: string; domain: string }
 let world: World;
 let otherOrg: string;
 let sharedDomain: string;
@@ -70,7 +70,8 @@ async function makeWorld(org: string, name: string, grant?: Role): Promise<World
   const domain = (await h.json("POST", "/v3/domains", { name: `${name}.example.test`, relationships: { organization: { data: { guid: org } } } }, 201)).guid as string;
   // A user for the user endpoints to name: a throwaway one in a fresh world (DELETE /v3/users may take its roles away).
   const user = grant ? (await h.store.users.create(`t-${crypto.randomUUID().slice(0, 8)}`, "pw", ["cloud_controller.read"])).guid : userGuids.get("space_developer")!;
-  return { user, org, space, ...a, process, route: route.guid, dest: dests.destinations[0].guid, task, role, event, domain };
+  const spaceQuota = (await h.json("POST", "/v3/space_quotas", { name: `q-${name}`, relationships: { organization: { data: { guid: org } }, spaces: { data: [{ guid: space }] } } }, 201)).guid as string;
+  return { spaceQuota, user, org, space, ...a, process, route: route.guid, dest: dests.destinations[0].guid, task, role, event, domain };
 }
 
 const SPACE_ROLE: Partial<Record<Role, string>> = { space_developer: "space_developer", space_manager: "space_manager", space_auditor: "space_auditor", space_supporter: "space_supporter" };
@@ -95,13 +96,14 @@ function paramsFor(path: string, w: World): string {
       if (s === ":type") return "web";
       if (s === ":index") return "0";
       if (s === ":dest") return w.dest;
+      if (s === ":space_guid") return w.space;
       if (s === ":source_id") return w.app;
       if (s === ":name") return parent === "feature_flags" ? "diego_docker" : parent === "environment_variable_groups" ? "running" : "ssh";
       const byParent: Record<string, string> = {
         apps: w.app, processes: w.process, packages: w.pkg, builds: w.build, droplets: w.droplet, routes: w.route, tasks: w.task, spaces: w.space,
         organizations: w.org, roles: w.role, audit_events: w.event, domains: w.domain, users: w.user,
         buildpacks: "no-such-buildpack", stacks: "no-such-stack", jobs: "no-such-job", app_usage_events: usageEvent,
-        organization_quotas: "no-such-quota",
+        organization_quotas: orgQuota, space_quotas: w.spaceQuota,
       };
       return byParent[parent!] ?? "unknown";
     })
@@ -120,6 +122,10 @@ function bodyFor(key: string, w: World): unknown {
     case "POST /v3/roles": return { type: "organization_auditor", relationships: { user: { data: { guid: bystander } }, ...rel("organization", w.org) } };
     case "POST /v3/domains": return { name: `${crypto.randomUUID().slice(0, 8)}.example.test`, relationships: rel("organization", w.org) };
     case "POST /v3/users": return { guid: bystander };
+    case "POST /v3/organization_quotas": return { name: `oq-${crypto.randomUUID().slice(0, 8)}` };
+    case "POST /v3/space_quotas": return { name: `sq-${crypto.randomUUID().slice(0, 8)}`, relationships: rel("organization", w.org) };
+    case "POST /v3/organization_quotas/:guid/relationships/organizations": return { data: [{ guid: otherOrg }] };
+    case "POST /v3/space_quotas/:guid/relationships/spaces": return { data: [{ guid: w.space }] };
     default: return {};
   }
 }
@@ -139,7 +145,8 @@ function expectationKey(key: string): string {
 }
 
 let registered: string[] = [];
-const HIDDEN = /^(App|Process|Package|Build|Droplet|Route|Task|Space|Organization|Role|Event|Domain|User) not found$/;
+const HIDDEN = /^(App|Process|Package|Build|Droplet|Route|Task|Space|Organization|Role|Event|Domain|User|Space quota) not found$/;
+let orgQuota = "";
 let usageEvent = "";
 let bystander = "";
 
@@ -155,6 +162,7 @@ beforeAll(async () => {
     tokens.set(role, (await h.login(name, `pw-${role}`)).access_token);
   }
   const org = (await h.json("POST", "/v3/organizations", { name: "matrix" }, 201)).guid as string;
+  orgQuota = (await h.json("POST", "/v3/organization_quotas", { name: "unused" }, 201)).guid;
   bystander = (await h.store.users.create("bystander", "pw-bystander", ["cloud_controller.read"])).guid;
   await h.json("POST", "/v3/roles", { type: "organization_user", relationships: { user: { data: { guid: bystander } }, organization: { data: { guid: org } } } }, 201);
   otherOrg = (await h.json("POST", "/v3/organizations", { name: "elsewhere" }, 201)).guid as string;

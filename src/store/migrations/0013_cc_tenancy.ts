@@ -1,6 +1,7 @@
 /**
  * Tenancy in the embedded Cloud Controller (src/cc, issue 11): org and
- * space roles. A role row names one user and either an org (organization_*)
+ * space roles; org and space quotas (a NULL limit is unlimited, as CF
+ * renders it; an org without a quota row uses the seeded "default" one). A role row names one user and either an org (organization_*)
  * or a space (space_*); the indexes serve the authorization subqueries that
  * filter every list (src/cc/authz.ts) by the caller's user_guid.
  */
@@ -21,5 +22,23 @@ CREATE UNIQUE INDEX cc_roles_unique ON cc_roles(type, user_guid, IFNULL(org_guid
 CREATE INDEX cc_roles_user ON cc_roles(user_guid, type);
 CREATE INDEX cc_roles_org ON cc_roles(org_guid);
 CREATE INDEX cc_roles_space ON cc_roles(space_guid);
+CREATE TABLE cc_org_quotas (
+  guid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  total_memory_in_mb INTEGER, per_process_memory_in_mb INTEGER, total_instances INTEGER, per_app_tasks INTEGER,
+  total_service_instances INTEGER, total_routes INTEGER, total_reserved_ports INTEGER, total_domains INTEGER,
+  paid_services_allowed INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE cc_space_quotas (
+  guid TEXT PRIMARY KEY, name TEXT NOT NULL,
+  org_guid TEXT NOT NULL REFERENCES cc_orgs(guid) ON DELETE CASCADE,
+  total_memory_in_mb INTEGER, per_process_memory_in_mb INTEGER, total_instances INTEGER, per_app_tasks INTEGER,
+  total_service_instances INTEGER, total_routes INTEGER, total_reserved_ports INTEGER,
+  paid_services_allowed INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (org_guid, name)
+);
+ALTER TABLE cc_orgs ADD COLUMN quota_guid TEXT REFERENCES cc_org_quotas(guid);
+ALTER TABLE cc_spaces ADD COLUMN space_quota_guid TEXT REFERENCES cc_space_quotas(guid) ON DELETE SET NULL;
 `,
 };
