@@ -6,6 +6,7 @@ import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
 import { withinQuota } from "./quotas.ts";
+import { pinSegment } from "./isolation.ts";
 
 /**
  * The app lifecycle writes shared by the HTTP handlers and apply_manifest.
@@ -96,6 +97,8 @@ export function bumpVersions(deps: D, appGuid: string): void {
   for (const p of appProcesses(deps.db, appGuid)) {
     deps.db.query("UPDATE cc_processes SET version = ?, updated_at = ? WHERE guid = ?").run(deps.newGuid(), now, p.guid);
   }
+  // A new version is a (re)start: it runs in the segment the app's space or org names now.
+  pinSegment(deps.db, appGuid);
 }
 
 /** Touch the processes' last-updated stamp (routes, scale): the Sink updates in place. */

@@ -16,6 +16,7 @@ import type { CcContext } from "./deps.ts";
 import { accessFrom, isAdmin, orgScope, spaceScope } from "./authz.ts";
 import { grantRole } from "./roles.ts";
 import { seedDefaultQuota } from "./quotas.ts";
+import { seedSharedSegment } from "./isolation.ts";
 
 export const DEFAULT_ORG = "eirini";
 export const DEFAULT_SPACE = "dev";
@@ -25,6 +26,7 @@ export function seedDefaults(deps: Pick<CcDeps, "db" | "newGuid" | "stamp" | "co
   deps.db.transaction(() => {
     const now = deps.stamp();
     seedDefaultQuota(deps.db, now);
+    seedSharedSegment(deps.db, now);
     // Only a fresh appliance gets the default org and space: once seeded they are ordinary (renamed or deleted, they stay so).
     const any = deps.db.query("SELECT 1 FROM cc_orgs LIMIT 1").get();
     if (!any) {

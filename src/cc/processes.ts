@@ -191,7 +191,7 @@ function emptyPagination(base: string, path: string) {
 export async function processStats(deps: CcDeps, p: ProcessRow) {
   const app = getApp(deps.db, p.app_guid);
   const nowSec = Math.floor(deps.clock.now().getTime() / 1000);
-  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: -1, fds_quota: 16384, isolation_segment: null, details: null as string | null });
+  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: -1, fds_quota: 16384, isolation_segment: p.isolation_segment ?? null, details: null as string | null });
   if (app.state !== "STARTED" || !app.droplet_guid) {
     return Array.from({ length: p.instances }, (_, i) => ({ ...base(i), state: "DOWN", host: "", uptime: 0, instance_ports: [], usage: {} }));
   }

@@ -3,8 +3,8 @@ import { notFound } from "./errors.ts";
 import type { MetadataColumns } from "./metadata.ts";
 
 /** Row shapes of the cc_* tables (migrations 0005, 0008 for metadata) and lookups that 404 in CF's words. */
-export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string; /** Its org quota (migration 0013); null: "default". */ quota_guid?: string | null }
-export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string; /** Its space quota (migration 0013), if any. */ space_quota_guid?: string | null }
+export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string; /** Its org quota (migration 0013); null: "default". */ quota_guid?: string | null; default_isolation_segment_guid?: string | null }
+export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string; /** Its space quota (migration 0013), if any. */ space_quota_guid?: string | null; isolation_segment_guid?: string | null }
 export interface AppRow extends MetadataColumns {
   guid: string; name: string; space_guid: string; state: "STARTED" | "STOPPED"; lifecycle_type: "buildpack" | "docker";
   buildpacks: string; stack: string; env: string; droplet_guid: string | null; created_at: string; updated_at: string;
@@ -29,6 +29,8 @@ export interface ProcessRow extends MetadataColumns {
   guid: string; app_guid: string; type: string; command: string | null; instances: number; memory_in_mb: number; disk_in_mb: number;
   health_check_type: string; health_check_endpoint: string | null; health_check_timeout: number | null;
   health_check_invocation_timeout: number | null; version: string; created_at: string; updated_at: string;
+  /** The isolation segment (placement tag) it was last started in (migration 0013). */
+  isolation_segment?: string | null;
 }
 export interface DomainRow { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
 export interface RouteRow extends MetadataColumns { guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string }

@@ -97,13 +97,14 @@ function paramsFor(path: string, w: World): string {
       if (s === ":index") return "0";
       if (s === ":dest") return w.dest;
       if (s === ":space_guid") return w.space;
+      if (s === ":org_guid") return w.org;
       if (s === ":source_id") return w.app;
       if (s === ":name") return parent === "feature_flags" ? "diego_docker" : parent === "environment_variable_groups" ? "running" : "ssh";
       const byParent: Record<string, string> = {
         apps: w.app, processes: w.process, packages: w.pkg, builds: w.build, droplets: w.droplet, routes: w.route, tasks: w.task, spaces: w.space,
         organizations: w.org, roles: w.role, audit_events: w.event, domains: w.domain, users: w.user,
         buildpacks: "no-such-buildpack", stacks: "no-such-stack", jobs: "no-such-job", app_usage_events: usageEvent,
-        organization_quotas: orgQuota, space_quotas: w.spaceQuota,
+        organization_quotas: orgQuota, space_quotas: w.spaceQuota, isolation_segments: segment,
       };
       return byParent[parent!] ?? "unknown";
     })
@@ -122,6 +123,10 @@ function bodyFor(key: string, w: World): unknown {
     case "POST /v3/roles": return { type: "organization_auditor", relationships: { user: { data: { guid: bystander } }, ...rel("organization", w.org) } };
     case "POST /v3/domains": return { name: `${crypto.randomUUID().slice(0, 8)}.example.test`, relationships: rel("organization", w.org) };
     case "POST /v3/users": return { guid: bystander };
+    case "POST /v3/isolation_segments": return { name: `seg-${crypto.randomUUID().slice(0, 8)}` };
+    case "POST /v3/isolation_segments/:guid/relationships/organizations": return { data: [{ guid: w.org }] };
+    case "PATCH /v3/organizations/:guid/relationships/default_isolation_segment":
+    case "PATCH /v3/spaces/:guid/relationships/isolation_segment": return { data: null };
     case "POST /v3/organization_quotas": return { name: `oq-${crypto.randomUUID().slice(0, 8)}` };
     case "POST /v3/space_quotas": return { name: `sq-${crypto.randomUUID().slice(0, 8)}`, relationships: rel("organization", w.org) };
     case "POST /v3/organization_quotas/:guid/relationships/organizations": return { data: [{ guid: otherOrg }] };
@@ -147,6 +152,7 @@ function expectationKey(key: string): string {
 let registered: string[] = [];
 const HIDDEN = /^(App|Process|Package|Build|Droplet|Route|Task|Space|Organization|Role|Event|Domain|User|Space quota) not found$/;
 let orgQuota = "";
+let segment = "";
 let usageEvent = "";
 let bystander = "";
 
@@ -163,6 +169,7 @@ beforeAll(async () => {
   }
   const org = (await h.json("POST", "/v3/organizations", { name: "matrix" }, 201)).guid as string;
   orgQuota = (await h.json("POST", "/v3/organization_quotas", { name: "unused" }, 201)).guid;
+  segment = (await h.json("POST", "/v3/isolation_segments", { name: "matrix-seg" }, 201)).guid;
   bystander = (await h.store.users.create("bystander", "pw-bystander", ["cloud_controller.read"])).guid;
   await h.json("POST", "/v3/roles", { type: "organization_user", relationships: { user: { data: { guid: bystander } }, organization: { data: { guid: org } } } }, 201);
   otherOrg = (await h.json("POST", "/v3/organizations", { name: "elsewhere" }, 201)).guid as string;

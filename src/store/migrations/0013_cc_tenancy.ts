@@ -1,7 +1,10 @@
 /**
  * Tenancy in the embedded Cloud Controller (src/cc, issue 11): org and
  * space roles; org and space quotas (a NULL limit is unlimited, as CF
- * renders it; an org without a quota row uses the seeded "default" one). A role row names one user and either an org (organization_*)
+ * renders it; an org without a quota row uses the seeded "default" one);
+ * isolation segments, entitled to orgs, an org's default and a space's
+ * own; a process records the segment it was started in (its placement tag
+ * until the next restart, as in CF). A role row names one user and either an org (organization_*)
  * or a space (space_*); the indexes serve the authorization subqueries that
  * filter every list (src/cc/authz.ts) by the caller's user_guid.
  */
@@ -39,6 +42,18 @@ CREATE TABLE cc_space_quotas (
   UNIQUE (org_guid, name)
 );
 ALTER TABLE cc_orgs ADD COLUMN quota_guid TEXT REFERENCES cc_org_quotas(guid);
+CREATE TABLE cc_isolation_segments (
+  guid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE cc_isolation_segment_orgs (
+  segment_guid TEXT NOT NULL REFERENCES cc_isolation_segments(guid) ON DELETE CASCADE,
+  org_guid TEXT NOT NULL REFERENCES cc_orgs(guid) ON DELETE CASCADE,
+  PRIMARY KEY (segment_guid, org_guid)
+);
+ALTER TABLE cc_orgs ADD COLUMN default_isolation_segment_guid TEXT REFERENCES cc_isolation_segments(guid);
+ALTER TABLE cc_spaces ADD COLUMN isolation_segment_guid TEXT REFERENCES cc_isolation_segments(guid);
+ALTER TABLE cc_processes ADD COLUMN isolation_segment TEXT;
 ALTER TABLE cc_spaces ADD COLUMN space_quota_guid TEXT REFERENCES cc_space_quotas(guid) ON DELETE SET NULL;
 `,
 };
