@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { Metadata, readJson } from "./body.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
-import { includes, listRows } from "./list.ts";
+import { includes, listRows, sqlList } from "./list.ts";
 import { validateMetadata } from "./metadata.ts";
 import { updateMetadata } from "./metadata-update.ts";
 import * as present from "./present.ts";
@@ -154,8 +154,10 @@ export function orgSpaceRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.get("/v3/spaces", (c) => {
     const v = spaceScope(accessFrom(c), "guid");
-    const rows = deps.db.query(`SELECT * FROM cc_spaces WHERE ${v.sql}`).all(...v.args) as SpaceRow[];
-    const res = listRows(c, b(), rows, {
+    const res = sqlList<SpaceRow>(c, b(), deps.db, {
+      select: "*", from: "cc_spaces", scope: v, tiebreak: "rowid",
+      filters: { names: "name", guids: "guid", organization_guids: "org_guid" }, orderBy: { created_at: "created_at", updated_at: "updated_at", name: "name" },
+    }) ?? listRows(c, b(), deps.db.query(`SELECT * FROM cc_spaces WHERE ${v.sql}`).all(...v.args) as SpaceRow[], {
       filters: {
         names: (s, v) => v.includes(s.name),
         guids: (s, v) => v.includes(s.guid),

@@ -7,13 +7,13 @@ import { Command, Metadata, QUOTA_MAX_MB, readJson } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
-import { listRows } from "./list.ts";
+import { listRows, sqlList } from "./list.ts";
 import * as present from "./present.ts";
 import { startCommand } from "./desired.ts";
 import { appProcess, findDroplet, getApp, getProcess, type ProcessRow } from "./rows.ts";
 import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
-import { accessFrom, appScope } from "./authz.ts";
+import { accessFrom, appScope, spaceScope } from "./authz.ts";
 import { withinQuota } from "./quotas.ts";
 
 const Scale = z.strictObject({
@@ -106,6 +106,12 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
     return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.process(b(), p, true)) });
   };
   r.get("/v3/processes", (c) => {
+    // Paged by SQLite (list.ts sqlList); label selectors take the in-memory path.
+    const res = sqlList<ProcessRow>(c, b(), deps.db, {
+      select: "p.*", from: "cc_processes p JOIN cc_apps a ON a.guid = p.app_guid", scope: spaceScope(accessFrom(c), "a.space_guid"), tiebreak: "p.rowid",
+      filters: { types: "p.type", app_guids: "p.app_guid", guids: "p.guid", space_guids: "a.space_guid" }, orderBy: { created_at: "p.created_at", updated_at: "p.updated_at" },
+    });
+    if (res) return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.process(b(), p, true)) });
     const v = appScope(accessFrom(c), "app_guid");
     return list(c, deps.db.query(`SELECT * FROM cc_processes WHERE ${v.sql}`).all(...v.args) as ProcessRow[]);
   });

@@ -5,7 +5,7 @@ import { appAudit } from "./app-state.ts";
 import { Metadata, readJson } from "./body.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { unprocessable } from "./errors.ts";
-import { listRows } from "./list.ts";
+import { listRows, sqlList } from "./list.ts";
 import * as present from "./present.ts";
 import { startCommand } from "./desired.ts";
 import { findProcess, getApp, getDroplet, getTask, spaceAndOrg, webProcess, type TaskRow } from "./rows.ts";
@@ -92,6 +92,11 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     return c.json({ pagination: res.pagination, resources: res.page.map((t) => present.task(b(), t, true)) });
   };
   r.get("/v3/tasks", (c) => {
+    const res = sqlList<TaskRow>(c, b(), deps.db, {
+      select: "t.*", from: "cc_tasks t", scope: appScope(accessFrom(c), "t.app_guid"), tiebreak: "t.rowid",
+      filters: { names: "t.name", states: "t.state", guids: "t.guid", app_guids: "t.app_guid", sequence_ids: "t.sequence_id" }, orderBy: { created_at: "t.created_at", updated_at: "t.updated_at" },
+    });
+    if (res) return c.json({ pagination: res.pagination, resources: res.page.map((t) => present.task(b(), t, true)) });
     const v = appScope(accessFrom(c), "app_guid");
     return list(c, deps.db.query(`SELECT * FROM cc_tasks WHERE ${v.sql}`).all(...v.args) as TaskRow[]);
   });

@@ -123,6 +123,7 @@ try {
   row(`admin: GET /v3/apps first page (of ${seen.admin})`, await timeGet(adminTok, "/v3/apps"), "<= 10");
   row("admin: GET /v3/apps?order_by=name first page", await timeGet(adminTok, "/v3/apps?order_by=name"), "<= 10");
   row("SpaceDeveloper: GET /v3/spaces", await timeGet(devTok, "/v3/spaces"), "<= 10");
+  row(`admin: GET /v3/spaces first page (of ${SPACES + 1})`, await timeGet(adminTok, "/v3/spaces"), "<= 10");
   row("baseline: admin list loading every row (label_selector path)", await timeGet(adminTok, "/v3/apps?label_selector=!none"), "");
   row("baseline: GET /v3/info (HTTP floor)", await timeGet(adminTok, "/v3/info"), "");
   printTable(`GET /v3/apps at ${seen.admin} apps, one client, ${REQUESTS} sequential requests each (ms); seeded in ${seededMs} ms`, ["request", "p50", "p90", "goal p50", "met"], rows);
