@@ -16,7 +16,7 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
   const registry = createRegistryPart(ctx);
   // Local OPI backend (before its callers, so it stops after them) and the host-based router over its routes.
   // The kube backend (and client-node) load only when asked for, keeping `eirini local` light.
-  const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx) : await (await import("../opi/kube/index.ts")).createKubeBackendPart(ctx, { registry: registry.registry });
+  const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx, { registry: registry.registry }) : await (await import("../opi/kube/index.ts")).createKubeBackendPart(ctx, { registry: registry.registry });
   const backend = opi.backend;
   // On Kubernetes, stagings run as Jobs in the cluster; locally, on this machine.
   const stagingExecutor = "stagingExecutor" in opi ? opi.stagingExecutor : undefined;

@@ -101,6 +101,19 @@ export const ConfigSchema = z.object({
         .default([]),
     })
     .prefault({}),
+  /** The local backend's isolation (README "Containers on the local backend"). */
+  local: z
+    .object({
+      /** container: every instance, task and staging in a runc container (falls back to process, with a warning, where impossible). */
+      isolation: z.enum(["container", "process"]).default("container"),
+      /** The containers' root filesystem: a directory, or the name of an imported stack (default: staging.defaultStack). */
+      stack: z.string().min(1).optional(),
+      /** Processes and threads per container (Diego's default). */
+      pidsLimit: z.number().int().min(16).default(1024),
+      /** How often each container's writable layer is measured against its disk limit. */
+      diskPollMs: z.number().int().positive().default(5000),
+    })
+    .prefault({}),
   router: z
     .object({
       domain: z.string().min(1).default("apps.localhost"),

@@ -29,7 +29,7 @@
  */
 export { createStager, type Stager, type StagerOptions, type StageOptions, type StagingHandle } from "./stager.ts";
 export type { StagingExecutor, StagingJob, StagingOutcome, ExecHooks, JobBuildpack } from "./executor.ts";
-export { createLocalExecutor, type LocalExecutorOptions } from "./local-executor.ts";
+export { createLocalExecutor, type LocalExecutorOptions, type StagingContainers } from "./local-executor.ts";
 export { BuildpackStore, BuildpackError, type Buildpack, type BuildpackCreate, type BuildpackUpdate, type BuildpackErrorCode } from "./buildpack-store.ts";
 export { installBuiltinBuildpacks, BUILTIN_BUILDPACKS } from "./builtin-buildpacks.ts";
 export { StagingError, UnsafeArchiveError, NO_BUILDPACK_DETECTED, type StagingErrorCode } from "./errors.ts";

@@ -1,12 +1,14 @@
+import { runCommand, VCAP_GID, VCAP_UID, type ContainerHost } from "../container/index.ts";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
 import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./executor.ts";
 import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
+import { runInContainer } from "./container-group.ts";
 import { killMarkedGroups, runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
 import { unpackSource } from "./unpack/package-source.ts";
@@ -23,6 +25,17 @@ export interface LocalExecutorOptions {
   gzipLevel?: number;
   /** Most entries an app package may unpack to. */
   maxEntries?: number;
+  /** Run the lifecycle in a container on the stack as vcap (the default where containers work); absent: a plain process group. */
+  container?: StagingContainers;
+}
+
+/** What staging in containers needs (the local OPI backend shares its container host, so one bridge serves both). */
+export interface StagingContainers {
+  host: ContainerHost;
+  stackRootfs(): Promise<string>;
+  pidsLimit?: number;
+  /** More host directories visible inside at the same path, read-write (e.g. a shared cache). */
+  binds?: string[];
 }
 
 const MB = 1024 * 1024;
@@ -33,6 +46,14 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes staging containers left by a process that died (id `stg-<pid>-...`). */
+async function sweepStaleContainers(host: ContainerHost): Promise<void> {
+  for (const id of host.list()) {
+    const m = /^stg-(\d+)-/.exec(id);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await host.destroy(id).catch(() => {});
   }
 }
 
@@ -110,6 +131,7 @@ function sizeText(bytes: number): string {
 export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor {
   mkdirSync(opts.workRoot, { recursive: true });
   sweepStale(opts.workRoot);
+  if (opts.container) void sweepStaleContainers(opts.container.host);
   const path = opts.path ?? process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
 
   async function run(job: StagingJob, hooks: ExecHooks): Promise<StagingOutcome> {
@@ -153,23 +175,40 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
 
       const env: Record<string, string> = {
         LANG: "en_US.UTF-8",
-        PATH: path,
+        PATH: opts.container ? "/usr/local/bin:/usr/bin:/bin" : path,
         ...job.env,
         HOME: join(work, "home"),
         TMPDIR: join(work, "tmp"),
         ST8GE_WORK: work,
         ST8GE_MODE: job.detect ? "detect" : "named",
       };
-      const g = await runProcessGroup({
-        argv: ["/bin/sh", join(work, "lifecycle.sh")],
-        cwd: join(droplet, "app"),
-        env,
-        limits: { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work },
-        onLine: hooks.onLine,
-        signal: hooks.signal,
-        marker: work,
-        ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
-      });
+      const groupLimits = { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work };
+      const argv: [string, ...string[]] = ["/bin/sh", join(work, "lifecycle.sh")];
+      const c = opts.container;
+      let g: GroupResult;
+      if (c) {
+        const rootfs = await c.stackRootfs();
+        // Buildpacks run as vcap: the work dir (package, buildpacks, cache, droplet) becomes theirs.
+        await runCommand(["chown", "-R", "-h", `${VCAP_UID}:${VCAP_GID}`, work]);
+        checkpoint();
+        g = await runInContainer({
+          host: c.host,
+          id: `stg-${basename(work)}`.slice(0, 100),
+          rootfs,
+          argv,
+          cwd: join(droplet, "app"),
+          env,
+          binds: [work, ...(c.binds ?? [])],
+          limits: groupLimits,
+          logBase: `${work}.log`,
+          pidsLimit: c.pidsLimit,
+          onLine: hooks.onLine,
+          signal: hooks.signal,
+          ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+        });
+      } else {
+        g = await runProcessGroup({ argv, cwd: join(droplet, "app"), env, limits: groupLimits, onLine: hooks.onLine, signal: hooks.signal, marker: work, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
+      }
       if (g.killedFor) throw killedError(g, job);
       if (g.exitCode !== 0) throw statusError(work, job, g);
       if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);

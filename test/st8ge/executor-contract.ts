@@ -16,6 +16,10 @@ export interface ContractTarget {
   executor: StagingExecutor;
   /** Where the executor keeps working files; must be empty when no staging runs. */
   workRoot: string;
+  /** A directory buildpacks can write to at the same path (containers see only what is mounted in); default: a test temp dir. */
+  sharedDir?: string;
+  /** Whether a pid a buildpack printed still runs (in a container that pid is in its own PID namespace); default: a host pid. */
+  pidAlive?(pid: number): boolean;
 }
 
 function tgzEntries(path: string): string[] {
@@ -194,19 +198,21 @@ export function runExecutorContract(name: string, make: () => ContractTarget): v
 
     test("a detect that hangs hits the staging timeout and its whole process group is killed", async () => {
       const t = make();
-      const pidFile = join(fresh() + ".pid");
+      const pidFile = t.sharedDir ? join(t.sharedDir, `${n}.pid`) : join(fresh() + ".pid");
+      const alive = t.pidAlive ?? pidAlive;
       const hang = shellBuildpack(fresh(), { detect: `sleep 60 & echo $! > ${pidFile}; wait`, compile: "true", release: "echo '--- {}'" });
       const j = job(t, { buildpacks: [{ name: "hang", source: { dir: hang } }], limits: { timeoutMs: 1500, memoryBytes: 512 * MB, diskBytes: 256 * MB } });
       const err = await failure(t.executor.run(j, noLines));
       expect(err.code).toBe("StagingTimeExpired");
       const pid = Number(readFileSync(pidFile, "utf8"));
-      await until(() => !pidAlive(pid), 5000, "background sleep to die");
+      await until(() => !alive(pid), 5000, "background sleep to die");
       await expectClean(t, j);
     });
 
     test("cancel stops a running staging and kills its processes", async () => {
       const t = make();
-      const pidFile = join(fresh() + ".pid");
+      const pidFile = t.sharedDir ? join(t.sharedDir, `${n}.pid`) : join(fresh() + ".pid");
+      const alive = t.pidAlive ?? pidAlive;
       const slow = shellBuildpack(fresh(), { compile: `sleep 60 & echo $! > ${pidFile}; wait`, release: "echo '--- {}'" });
       const ac = new AbortController();
       const j = job(t, { detect: false, buildpacks: [{ name: "slow", source: { dir: slow } }] });
@@ -215,13 +221,14 @@ export function runExecutorContract(name: string, make: () => ContractTarget): v
       ac.abort();
       const err = await failure(p);
       expect(err.code).toBe("StagingCancelled");
-      await until(() => !pidAlive(Number(readFileSync(pidFile, "utf8"))), 5000, "compile's child to die");
+      await until(() => !alive(Number(readFileSync(pidFile, "utf8"))), 5000, "compile's child to die");
       await expectClean(t, j);
     });
 
     test("exceeding the memory limit fails staging", async () => {
       const t = make();
-      const hog = shellBuildpack(fresh(), { compile: "exec python3 -c \"import time; x = b'a' * (300 * 1024 * 1024); time.sleep(60)\"", release: "echo '--- {}'" });
+      // awk is in every stack (python is not in cflinuxfs4): a 256 MiB string, then it waits.
+      const hog = shellBuildpack(fresh(), { compile: "exec awk 'BEGIN { s = \"a\"; for (i = 0; i < 28; i++) s = s s; system(\"sleep 60\") }'", release: "echo '--- {}'" });
       const j = job(t, { detect: false, buildpacks: [{ name: "hog", source: { dir: hog } }], limits: { timeoutMs: 30_000, memoryBytes: 64 * MB, diskBytes: 256 * MB } });
       const err = await failure(t.executor.run(j, noLines));
       expect(err.code).toBe("InsufficientResources");

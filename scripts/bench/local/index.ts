@@ -28,7 +28,8 @@ const RUNS = Number(process.env.RUNS ?? 15);
 const WRK_SECONDS = Number(process.env.WRK_SECONDS ?? 5);
 const dataDir = mkdtempSync(join(tmpdir(), "eirini-bench-local-"));
 const store = openStore(dataDir);
-const backend = createLocalBackend({ store, config: ConfigSchema.parse({ dataDir }), logger: silentLogger, logs: { append() {} } });
+// Plain processes here (the Bun app lives on the host); containers.ts measures containers against them.
+const backend = createLocalBackend({ store, config: ConfigSchema.parse({ dataDir, local: { isolation: "process" } }), logger: silentLogger, logs: { append() {} } });
 await backend.start();
 const router = createRouterPart({ domain: "apps.localhost", targets: (h) => backend.routeTargets(h), knowsRoute: (h) => backend.knowsRoute(h), logger: silentLogger });
 const app = Bun.serve({
@@ -167,3 +168,6 @@ app.stop(true);
 await backend.stop();
 store.close();
 rmSync(dataDir, { recursive: true, force: true });
+
+// Containers vs processes (needs root, runc and the stand-in stack; says so and skips otherwise).
+await import("./containers.ts");

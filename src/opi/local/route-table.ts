@@ -55,7 +55,7 @@ export class RouteTable {
       for (const s of d.slots) {
         if (s.state !== "RUNNING") continue;
         const hostPort = s.ports.get(port) ?? s.ports.get(primaryPort(d.lrp));
-        if (hostPort) out.push({ process_guid: pg, index: s.index, address: `127.0.0.1:${hostPort}` });
+        if (hostPort) out.push({ process_guid: pg, index: s.index, address: `${s.handle?.record.host || "127.0.0.1"}:${hostPort}` });
       }
     }
     // Only routed hosts get here, so a plain bound is a guard rather than an eviction policy.
