@@ -47,6 +47,7 @@ export const locate = {
   route: (db: Database, p: Record<string, string>) => one(db, "SELECT space_guid AS g FROM cc_routes WHERE guid = ?", p.guid),
   space: (db: Database, p: Record<string, string>) => one(db, "SELECT guid AS g FROM cc_spaces WHERE guid = ?", p.guid),
   org: (db: Database, p: Record<string, string>) => one(db, "SELECT guid AS g FROM cc_orgs WHERE guid = ?", p.guid),
+  spaceOrg: (db: Database, p: Record<string, string>) => one(db, "SELECT org_guid AS g FROM cc_spaces WHERE guid = ?", p.guid),
   spaceQuota: (db: Database, p: Record<string, string>) => one(db, "SELECT org_guid AS g FROM cc_space_quotas WHERE guid = ?", p.guid),
 };
 
@@ -113,7 +114,8 @@ export const RULES: Record<string, Rule> = {
   "GET /v3/organizations/:guid/domains": org("read"), "GET /v3/organizations/:guid/domains/default": org("read"),
   "GET /v3/organizations/:guid/relationships/default_isolation_segment": org("read"),
   "GET /v3/spaces": any, "POST /v3/spaces": body("space"), "GET /v3/spaces/:guid": space("read"), "PATCH /v3/spaces/:guid": space("manage"),
-  "DELETE /v3/spaces/:guid": { kind: "space", need: "manage", what: "Space", locate: locate.space },
+  // Deleting a space is for its org's managers (and admins), not its space managers, as in CF.
+  "DELETE /v3/spaces/:guid": { kind: "org", need: "manage", what: "Space", locate: locate.spaceOrg },
   "GET /v3/spaces/:guid/relationships/isolation_segment": space("read"),
   "GET /v3/spaces/:guid/running_security_groups": space("read"), "GET /v3/spaces/:guid/staging_security_groups": space("read"),
   "DELETE /v3/spaces/:guid/routes": space("write"), "POST /v3/spaces/:guid/actions/apply_manifest": space("write"),
