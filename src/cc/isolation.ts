@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { z } from "zod";
 import { parsePlacementTags } from "../opi/index.ts";
+import { accessFrom, orgScope } from "./authz.ts";
 import { readJson } from "./body.ts";
 import { isoSeconds } from "./clock.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
@@ -71,7 +72,9 @@ export function isolationRoutes(deps: CcDeps): Hono<CcEnv> {
   const orgsOf = (segment: string) => (db.query("SELECT org_guid FROM cc_isolation_segment_orgs WHERE segment_guid = ?").all(segment) as { org_guid: string }[]).map((x) => x.org_guid);
 
   r.get("/v3/isolation_segments", (c) => {
-    const rows = (db.query("SELECT * FROM cc_isolation_segments").all() as SegmentRow[]).map((s) => ({ ...s, orgs: orgsOf(s.guid) }));
+    // A user sees the shared segment and those entitled to the orgs they see; global readers see all.
+    const v = orgScope(accessFrom(c), "x.org_guid");
+    const rows = (db.query(`SELECT * FROM cc_isolation_segments WHERE guid = ? OR ${v.sql === "1 = 1" ? "1 = 1" : `guid IN (SELECT x.segment_guid FROM cc_isolation_segment_orgs x WHERE ${v.sql})`}`).all(SHARED_SEGMENT_GUID, ...v.args) as SegmentRow[]).map((s) => ({ ...s, orgs: orgsOf(s.guid) }));
     const res = listRows(c, b(), rows, {
       filters: { names: (s, v) => v.includes(s.name), guids: (s, v) => v.includes(s.guid), organization_guids: (s, v) => s.orgs.some((o) => v.includes(o)) },
       orderBy: { name: (s) => s.name },

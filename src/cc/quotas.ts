@@ -106,7 +106,11 @@ export function quotaRoutes(deps: CcDeps): Hono<CcEnv> {
   };
 
   r.get("/v3/organization_quotas", (c) => {
-    const rows = db.query("SELECT * FROM cc_org_quotas").all() as QuotaRow[];
+    // A user sees the quotas of the orgs they see (the default one through any org on it); global readers see all.
+    const v = orgScope(accessFrom(c), "o.guid");
+    const rows = (v.sql === "1 = 1"
+      ? db.query("SELECT * FROM cc_org_quotas").all()
+      : db.query(`SELECT * FROM cc_org_quotas WHERE guid IN (SELECT COALESCE(o.quota_guid, ?) FROM cc_orgs o WHERE ${v.sql})`).all(DEFAULT_ORG_QUOTA_GUID, ...v.args)) as QuotaRow[];
     const withOrgs = rows.map((q) => ({ ...q, orgs: orgsOf(db, q.guid) }));
     const res = listRows(c, b(), withOrgs, {
       filters: { names: (x, v) => v.includes(x.name), guids: (x, v) => v.includes(x.guid), organization_guids: (x, v) => x.orgs.some((o) => v.includes(o)) },

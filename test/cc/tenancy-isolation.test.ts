@@ -38,3 +38,13 @@ test("a space's segment is the LRP's placement tag from the next start; kube sch
   expect(res.status).toBe(422);
   expect((await h.json("GET", `/v3/spaces/${space}/relationships/isolation_segment`)).data).toEqual({ guid: seg });
 });
+
+test("a user sees the shared segment and those entitled to their orgs; org quotas of their orgs only", async () => {
+  await h.store.users.create("nobody", "nobody-pw", ["cloud_controller.read", "cloud_controller.write"]);
+  const token = (await h.login("nobody", "nobody-pw")).access_token;
+  const names = async (path: string) => ((await (await h.req("GET", path, { token })).json()) as { resources: { name: string }[] }).resources.map((r) => r.name).sort();
+  expect(await names("/v3/isolation_segments")).toEqual(["shared"]);
+  expect(await names("/v3/organization_quotas")).toEqual([]);
+  expect((await h.json("GET", "/v3/isolation_segments")).resources.map((r: { name: string }) => r.name).sort()).toEqual(["edge", "elsewhere", "shared"]);
+});
+
