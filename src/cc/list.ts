@@ -127,7 +127,8 @@ export interface SqlListSpec {
   select: string;
   from: string;
   scope: { sql: string; args: string[] };
-  filters: Record<string, string>;
+  /** A column matched with IN, or SQL built around the values' placeholders (e.g. a subquery). */
+  filters: Record<string, string | ((placeholders: string) => string)>;
   orderBy: Record<string, string>;
   /** A unique column that breaks ties, so pages never overlap. */
   tiebreak: string;
@@ -149,7 +150,8 @@ export function sqlList<T>(c: Context, base: string, db: import("bun:sqlite").Da
     const raw = params.get(key);
     if (raw === null) continue;
     const values = splitValues(raw);
-    where.push(`${column} IN (${values.map(() => "?").join(", ")})`);
+    const ph = values.map(() => "?").join(", ");
+    where.push(typeof column === "function" ? column(ph) : `${column} IN (${ph})`);
     args.push(...values);
   }
   const orderRaw = params.get("order_by") ?? "created_at";

@@ -2,7 +2,8 @@
  * Tenancy benchmark (issue 11): `GET /v3/apps` at 10,000 apps over HTTP on
  * loopback against the built binary, one client, sequential requests:
  * (a) as a SpaceDeveloper who sees 10 of them (their one space),
- * (b) as admin, first page (50) of all 10,000, by created_at and by name.
+ * (b) as admin, first page (50) of all 10,000, by created_at and by name;
+ * the same for spaces (1,001) and routes (10,000, one per app).
  * Goal: p50 <= 10 ms for each. Baselines measured in the same run: the same
  * admin list through the path that loads every row (a label_selector
  * matching everything still takes it), and `GET /v3/info` (the HTTP floor).
@@ -80,6 +81,8 @@ try {
   db.transaction(() => {
     const space = db.query("INSERT INTO cc_spaces (guid, name, org_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
     const app = db.query("INSERT INTO cc_apps (guid, name, space_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    const domain = (db.query("SELECT guid FROM cc_domains LIMIT 1").get() as { guid: string }).guid;
+    const route = db.query("INSERT INTO cc_routes (guid, host, path, domain_guid, space_guid, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?)");
     const role = db.query("INSERT INTO cc_roles (guid, type, user_guid, org_guid, space_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
     let n = 0;
     for (let s = 0; s < SPACES; s++) {
@@ -89,6 +92,7 @@ try {
       for (let a = 0; a < PER_SPACE; a++, n++) {
         const stamp = new Date(Date.UTC(2030, 0, 1) + n).toISOString();
         app.run(crypto.randomUUID(), `app-${s}-${a}`, sg, stamp, stamp);
+        route.run(crypto.randomUUID(), `r-${s}-${a}`, domain, sg, stamp, stamp);
       }
       // The developer's one space is in the middle of the table, not conveniently first.
       if (s === Math.floor(SPACES / 2)) {
@@ -124,6 +128,8 @@ try {
   row("admin: GET /v3/apps?order_by=name first page", await timeGet(adminTok, "/v3/apps?order_by=name"), "<= 10");
   row("SpaceDeveloper: GET /v3/spaces", await timeGet(devTok, "/v3/spaces"), "<= 10");
   row(`admin: GET /v3/spaces first page (of ${SPACES + 1})`, await timeGet(adminTok, "/v3/spaces"), "<= 10");
+  row("SpaceDeveloper: GET /v3/routes", await timeGet(devTok, "/v3/routes"), "<= 10");
+  row("admin: GET /v3/routes first page (of 10,000)", await timeGet(adminTok, "/v3/routes"), "<= 10");
   row("baseline: admin list loading every row (label_selector path)", await timeGet(adminTok, "/v3/apps?label_selector=!none"), "");
   row("baseline: GET /v3/info (HTTP floor)", await timeGet(adminTok, "/v3/info"), "");
   printTable(`GET /v3/apps at ${seen.admin} apps, one client, ${REQUESTS} sequential requests each (ms); seeded in ${seededMs} ms`, ["request", "p50", "p90", "goal p50", "met"], rows);

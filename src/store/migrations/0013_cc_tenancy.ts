@@ -28,6 +28,8 @@ CREATE INDEX cc_roles_space ON cc_roles(space_guid);
 -- /v3/apps pages in SQL (list.ts sqlList): the default and the name order walk an index instead of sorting every app.
 CREATE INDEX cc_apps_created ON cc_apps(created_at);
 CREATE INDEX cc_apps_name ON cc_apps(name);
+CREATE INDEX cc_routes_created ON cc_routes(created_at);
+CREATE INDEX cc_routes_space ON cc_routes(space_guid);
 CREATE TABLE cc_org_quotas (
   guid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,
   total_memory_in_mb INTEGER, per_process_memory_in_mb INTEGER, total_instances INTEGER, per_app_tasks INTEGER,
