@@ -141,7 +141,7 @@ export function sqlList<T>(c: Context, base: string, db: import("bun:sqlite").Da
   const allowed = new Set([...COMMON, ...Object.keys(spec.filters), ...(spec.extra ?? [])]);
   const unknown = [...new Set(params.keys())].filter((k) => !allowed.has(k));
   if (unknown.length > 0) throw badQuery(`Unknown query parameter(s): '${unknown.join("', '")}'`);
-  if ((params.get("label_selector") ?? "").trim() !== "" || params.has("created_ats") || params.has("updated_ats")) return null;
+  if ((params.get("label_selector") ?? "").trim() !== "" || [...params.keys()].some((k) => k.startsWith("created_ats") || k.startsWith("updated_ats"))) return null;
   const perPage = positiveInt(params, "per_page", 50, 5000);
   const pageNo = positiveInt(params, "page", 1, Number.MAX_SAFE_INTEGER);
   const where = [spec.scope.sql];

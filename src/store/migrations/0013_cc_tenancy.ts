@@ -30,6 +30,7 @@ CREATE INDEX cc_apps_created ON cc_apps(created_at);
 CREATE INDEX cc_apps_name ON cc_apps(name);
 CREATE INDEX cc_routes_created ON cc_routes(created_at);
 CREATE INDEX cc_routes_space ON cc_routes(space_guid);
+CREATE INDEX cc_audit_events_seq ON cc_audit_events(seq);
 CREATE TABLE cc_org_quotas (
   guid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,
   total_memory_in_mb INTEGER, per_process_memory_in_mb INTEGER, total_instances INTEGER, per_app_tasks INTEGER,
