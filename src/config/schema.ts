@@ -37,7 +37,11 @@ export const ConfigSchema = z.object({
     .refine((u) => { const x = new URL(u); return x.pathname === "/" && !x.search && !x.hash && !x.username; }, "must be scheme://host[:port] with no path, query or credentials")
     .transform((u) => u.replace(/\/+$/, ""))
     .optional(),
-  /** Peers whose X-Forwarded-Host/Proto/Port headers are believed (a TLS-terminating nginx or caddy): IPs or CIDR blocks. */
+  /**
+   * Peers whose X-Forwarded-For/-Proto/-Host/-Port headers are believed (a TLS-terminating nginx or caddy, a
+   * load balancer): IPs or CIDR blocks. One setting for both what the router passes to apps (gorouter's
+   * rule: kept from these, replaced from anyone else) and the links the API hands out.
+   */
   trustedProxies: z.array(ipOrCidr).default([]),
   /**
    * HTTPS on a second port (same API, registry, router, UI). Without certFile/keyFile the appliance makes
@@ -117,6 +121,12 @@ export const ConfigSchema = z.object({
   router: z
     .object({
       domain: z.string().min(1).default("apps.localhost"),
+      /** No response head from an instance within this: 504 (gorouter's endpoint_timeout). */
+      requestTimeoutMs: z.number().int().positive().default(900_000),
+      /** Client connections with no request in flight are closed after this. */
+      idleTimeoutMs: z.number().int().positive().default(120_000),
+      /** One gorouter-format line per request in the app's log as [RTR/0]. */
+      accessLog: z.boolean().default(true),
     })
     .prefault({}),
   sink: z

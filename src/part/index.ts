@@ -50,6 +50,17 @@ export interface AppliancePart {
   websocket?: Bun.WebSocketHandler<unknown>;
   /** Routes of this part that take bodies above the server's default limit (or want a smaller one). */
   bodyLimits?: BodyLimit[];
+  /**
+   * Optional: the part owns the appliance's public listeners (the router's
+   * HTTP edge; HTTPS with `tls`). It listens on hostname:port and passes every
+   * request it does not claim to the appliance's HTTP server at `inner`
+   * ("127.0.0.1:<port>"), with the client's address as the last
+   * X-Forwarded-For entry and its scheme in X-Forwarded-Proto (the inner
+   * server's own peer is always the edge).
+   */
+  edge?: {
+    listen(o: { hostname: string; port: number; inner?: string; tls?: { cert: string; key: string } }): { readonly port: number; stop(force?: boolean): Promise<void> };
+  };
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

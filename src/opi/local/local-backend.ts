@@ -124,6 +124,10 @@ export class LocalBackend implements OpiBackend {
     return this.rt.routes.knows(host);
   }
 
+  routePaths(host: string): string[] {
+    return this.rt.routes.paths(host);
+  }
+
   async start(): Promise<void> {
     const notice = this.rt.executor.startupNotice;
     if (notice && !this.noticed) this.rt.log[notice.level](notice.message, notice.fields);

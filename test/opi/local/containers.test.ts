@@ -74,7 +74,7 @@ function cgroupFile(controller: string, guid: string, file: string): string | nu
     const env = (await (await fetch(`http://${i!.host}:8080/env`)).json()) as Record<string, string>;
     expect(env).toMatchObject({ HOME: "/home/vcap/app", TMPDIR: "/home/vcap/tmp", PORT: "8080", USER: "vcap", MY_VAR: "mine", PROFILED: "yes", CF_INSTANCE_INTERNAL_IP: i!.host, CF_INSTANCE_ADDR: `${i!.host}:8080`, MEMORY_LIMIT: "256m" });
     expect(env.EIRINI_CELL_ROOT).toBeUndefined();
-    expect(s.backend.routeTargets(lrp.routes["cf-router"]![0]!.hostname)).toEqual([{ process_guid: lrp.process_guid, index: 0, address: `${i!.host}:8080` }]);
+    expect(s.backend.routeTargets(lrp.routes["cf-router"]![0]!.hostname)).toMatchObject([{ process_guid: lrp.process_guid, index: 0, address: `${i!.host}:8080` }]);
     const r = await task(
       [
         'echo "uid=$(id -u) gid=$(id -g)"',
