@@ -2,7 +2,13 @@
 // Rule: data from the API reaches the page only as text (textContent, append of strings), never as HTML;
 // /ui is served with a Content-Security-Policy that allows no inline script either.
 const $ = (id) => document.getElementById(id);
-const state = { token: sessionStorage.getItem("eirini.token"), root: null, space: null, selected: null };
+const state = { token: sessionStorage.getItem("eirini.token"), root: null, space: sessionStorage.getItem("eirini.space"), selected: null };
+
+// CF's names for the role types (as `cf org-users` / `cf space-users` print them).
+const ROLE_NAMES = {
+  organization_manager: "OrgManager", organization_auditor: "OrgAuditor", organization_billing_manager: "BillingManager", organization_user: "OrgUser",
+  space_manager: "SpaceManager", space_developer: "SpaceDeveloper", space_auditor: "SpaceAuditor", space_supporter: "SpaceSupporter",
+};
 
 async function api(path, init = {}) {
   const res = await fetch(path, { ...init, headers: { accept: "application/json", authorization: `bearer ${state.token}`, ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers } });
@@ -17,7 +23,9 @@ function logout() {
   const uaa = state.root?.links?.login?.href ?? state.root?.links?.uaa?.href;
   if (state.token && uaa) fetch(`${uaa}/oauth/revoke`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: state.token }) }).catch(() => {});
   sessionStorage.removeItem("eirini.token");
+  sessionStorage.removeItem("eirini.space");
   state.token = null;
+  state.space = null;
   render();
 }
 
@@ -85,10 +93,50 @@ async function appRow(app) {
   return tr;
 }
 
+// The spaces this user may see, grouped by org (the API lists only those); the choice is kept for the session.
+async function renderSpaces() {
+  const res = await api("/v3/spaces?per_page=5000&order_by=name&include=organization");
+  const orgs = new Map((res.included?.organizations ?? []).map((o) => [o.guid, o.name]));
+  const groups = new Map();
+  for (const s of res.resources) {
+    const org = s.relationships.organization.data.guid;
+    if (!groups.has(org)) {
+      const g = document.createElement("optgroup");
+      g.label = orgs.get(org) ?? org;
+      groups.set(org, g);
+    }
+    const o = document.createElement("option");
+    o.value = s.guid;
+    o.textContent = `${orgs.get(org) ?? org} / ${s.name}`;
+    groups.get(org).append(o);
+  }
+  const select = $("space-select");
+  select.replaceChildren(...[...groups.values()].sort((a, b) => a.label.localeCompare(b.label)));
+  if (!res.resources.some((s) => s.guid === state.space)) state.space = res.resources[0]?.guid ?? null;
+  if (state.space) select.value = state.space;
+  await renderRole();
+}
+
+async function renderRole() {
+  const scopes = claims().scope ?? [];
+  const global = scopes.includes("cloud_controller.admin") ? "Admin" : scopes.includes("cloud_controller.admin_read_only") ? "AdminReadOnly" : scopes.includes("cloud_controller.global_auditor") ? "GlobalAuditor" : null;
+  let names = global ? [global] : [];
+  if (!global && state.space) {
+    const me = claims().user_id;
+    const space = await api(`/v3/spaces/${state.space}`);
+    const org = space.relationships.organization.data.guid;
+    const [inSpace, inOrg] = await Promise.all([api(`/v3/roles?user_guids=${me}&space_guids=${state.space}`), api(`/v3/roles?user_guids=${me}&organization_guids=${org}`)]);
+    names = [...inOrg.resources, ...inSpace.resources].map((r) => ROLE_NAMES[r.type] ?? r.type);
+  }
+  $("role").textContent = names.join(", ") || "none";
+}
+
 async function renderApps() {
-  const apps = (await api(`/v3/apps?per_page=200&order_by=name`)).resources;
+  if (!state.space) { $("app-rows").replaceChildren(); $("no-apps").hidden = false; $("no-apps").textContent = "No space you can see."; return; }
+  const apps = (await api(`/v3/apps?per_page=200&order_by=name&space_guids=${state.space}`)).resources;
   const rows = await Promise.all(apps.map(appRow));
   $("app-rows").replaceChildren(...rows);
+  $("no-apps").textContent = "No apps yet.";
   $("no-apps").hidden = apps.length > 0;
   if (state.selected) await showDetail();
 }
@@ -126,10 +174,18 @@ async function render() {
   $("logout").hidden = !loggedIn;
   $("detail").hidden = !loggedIn || !state.selected;
   $("who").textContent = loggedIn ? claims().user_name ?? "" : "";
-  if (loggedIn) await renderApps().catch((e) => ($("no-apps").hidden = false, $("no-apps").textContent = e.message));
+  if (loggedIn) await renderSpaces().then(renderApps).catch((e) => ($("no-apps").hidden = false, $("no-apps").textContent = e.message));
 }
 
 $("login").addEventListener("submit", login);
 $("logout").addEventListener("click", logout);
+$("space-select").addEventListener("change", async (ev) => {
+  state.space = ev.target.value;
+  state.selected = null;
+  $("detail").hidden = true;
+  sessionStorage.setItem("eirini.space", state.space);
+  await renderRole();
+  await renderApps();
+});
 render();
 setInterval(() => state.token && renderApps().catch(() => {}), 3000);

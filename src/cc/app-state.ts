@@ -5,6 +5,8 @@ import type { CcDeps, CcUser } from "./deps.ts";
 import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
+import { withinQuota } from "./quotas.ts";
+import { pinSegment } from "./isolation.ts";
 
 /**
  * The app lifecycle writes shared by the HTTP handlers and apply_manifest.
@@ -95,6 +97,8 @@ export function bumpVersions(deps: D, appGuid: string): void {
   for (const p of appProcesses(deps.db, appGuid)) {
     deps.db.query("UPDATE cc_processes SET version = ?, updated_at = ? WHERE guid = ?").run(deps.newGuid(), now, p.guid);
   }
+  // A new version is a (re)start: it runs in the segment the app's space or org names now.
+  pinSegment(deps.db, appGuid);
 }
 
 /** Touch the processes' last-updated stamp (routes, scale): the Sink updates in place. */
@@ -105,7 +109,7 @@ export function touchProcesses(deps: D, appGuid: string): void {
 export function setState(deps: D, u: CcUser, appGuid: string, state: "STARTED" | "STOPPED", auditType: string): AppRow {
   const app = getApp(deps.db, appGuid);
   if (state === "STARTED" && !app.droplet_guid) throw unprocessable("Assign a droplet before starting this app.");
-  deps.db.query("UPDATE cc_apps SET state = ?, updated_at = ? WHERE guid = ?").run(state, deps.stamp(), appGuid);
+  withinQuota(deps.db, app.space_guid, () => deps.db.query("UPDATE cc_apps SET state = ?, updated_at = ? WHERE guid = ?").run(state, deps.stamp(), appGuid));
   if (state === "STARTED") bumpVersions(deps, appGuid);
   else touchProcesses(deps, appGuid);
   const updated = getApp(deps.db, appGuid);

@@ -10,12 +10,13 @@ import { updateMetadata } from "./metadata-update.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
-import { includes, listRows } from "./list.ts";
+import { includes, listRows, sqlList } from "./list.ts";
 import * as present from "./present.ts";
 import { findSpace, getApp, getOrg, getSpace, spaceAndOrg, webProcess, type AppRow, type DropletRow, type PackageRow } from "./rows.ts";
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
 import { write } from "./write.ts";
+import { accessFrom, spaceScope } from "./authz.ts";
 
 const Lifecycle = z.union([
   z.object({ type: z.literal("buildpack"), data: z.object({ buildpacks: z.array(z.string()).optional(), stack: z.string().optional() }).optional() }),
@@ -57,8 +58,13 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
   }
 
   r.get("/v3/apps", (c) => {
-    const rows = deps.db.query("SELECT a.*, s.org_guid AS org_guid FROM cc_apps a JOIN cc_spaces s ON s.guid = a.space_guid").all() as (AppRow & { org_guid: string })[];
-    const res = listRows(c, b(), rows, {
+    const v = spaceScope(accessFrom(c), "a.space_guid");
+    // The page is cut by SQLite; label selectors and timestamp filters take the in-memory path below.
+    const res = sqlList<AppRow & { org_guid: string }>(c, b(), deps.db, {
+      select: "a.*, s.org_guid AS org_guid", from: "cc_apps a JOIN cc_spaces s ON s.guid = a.space_guid", scope: v, tiebreak: "a.rowid",
+      filters: { names: "a.name", guids: "a.guid", space_guids: "a.space_guid", organization_guids: "s.org_guid", stacks: "a.stack", lifecycle_type: "a.lifecycle_type" },
+      orderBy: { created_at: "a.created_at", updated_at: "a.updated_at", name: "a.name", state: "a.state" },
+    }) ?? listRows(c, b(), deps.db.query(`SELECT a.*, s.org_guid AS org_guid FROM cc_apps a JOIN cc_spaces s ON s.guid = a.space_guid WHERE ${v.sql}`).all(...v.args) as (AppRow & { org_guid: string })[], {
       filters: {
         names: (a, v) => v.includes(a.name),
         guids: (a, v) => v.includes(a.guid),

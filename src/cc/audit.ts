@@ -1,12 +1,13 @@
 import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import type { CcDeps, CcEnv } from "./deps.ts";
-import { listRows } from "./list.ts";
+import { listRows, sqlList } from "./list.ts";
 import { auditEvent } from "./present.ts";
 import type { AuditRow } from "./rows.ts";
 import { notFound } from "./errors.ts";
 import { timestampFilter, timestampKeys } from "./time-filters.ts";
 import { recordUsageFor } from "./usage-events.ts";
+import { accessFrom, orgScope, readsAll, spaceScope } from "./authz.ts";
 
 export interface AuditInput {
   type: string;
@@ -35,7 +36,20 @@ export function auditRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   r.get("/v3/audit_events", (c) => {
     const created = timestampFilter(new URL(c.req.url).searchParams, "created_ats");
-    const rows = (deps.db.query("SELECT * FROM cc_audit_events ORDER BY seq").all() as AuditRow[]).filter((e) => created(e.created_at));
+    const a = accessFrom(c);
+    // Space events for readers of the space, org events for those who see the org; global readers see all.
+    const sv = spaceScope(a, "space_guid");
+    const ov = orgScope(a, "organization_guid");
+    const where = readsAll(a) ? "1 = 1" : `((space_guid != '' AND ${sv.sql}) OR (space_guid = '' AND organization_guid != '' AND ${ov.sql}))`;
+    const scopeArgs = readsAll(a) ? [] : [...sv.args, ...ov.args];
+    // Paged by SQLite; a created_ats filter takes the in-memory path below.
+    const paged = sqlList<AuditRow>(c, deps.baseUrl(), deps.db, {
+      select: "*", from: "cc_audit_events", scope: { sql: where, args: scopeArgs }, tiebreak: "seq", extra: timestampKeys("created_ats"),
+      filters: { target_guids: "target_guid", types: "type", space_guids: "space_guid", organization_guids: "organization_guid" },
+      orderBy: { created_at: "seq", updated_at: "seq" },
+    });
+    if (paged) return c.json({ pagination: paged.pagination, resources: paged.page.map((e) => auditEvent(deps.baseUrl(), e)) });
+    const rows = (deps.db.query(`SELECT * FROM cc_audit_events WHERE ${where} ORDER BY seq`).all(...scopeArgs) as AuditRow[]).filter((e) => created(e.created_at));
     const res = listRows(c, deps.baseUrl(), rows, {
       extra: timestampKeys("created_ats"),
       filters: {

@@ -11,6 +11,7 @@ import type { StagingRunner } from "./staging.ts";
 import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
+import { accessFrom, appScope, spaceScope } from "./authz.ts";
 
 const CreateBuild = z.strictObject({
   package: z.object({ guid: z.string().min(1) }),
@@ -76,7 +77,10 @@ export function buildRoutes(deps: CcDeps, staging: StagingRunner): Hono<CcEnv> {
     });
     return c.json({ pagination: res.pagination, resources: res.page.map((x) => present.build(b(), x)) });
   };
-  r.get("/v3/builds", (c) => listBuilds(c, deps.db.query("SELECT * FROM cc_builds").all() as BuildRow[]));
+  r.get("/v3/builds", (c) => {
+    const v = appScope(accessFrom(c), "app_guid");
+    return listBuilds(c, deps.db.query(`SELECT * FROM cc_builds WHERE ${v.sql}`).all(...v.args) as BuildRow[]);
+  });
   r.get("/v3/apps/:guid/builds", (c) => listBuilds(c, deps.db.query("SELECT * FROM cc_builds WHERE app_guid = ?").all(getApp(deps.db, c.req.param("guid")).guid) as BuildRow[]));
   // A build still STAGING may be held (long-poll.ts) until it settles: the CLI then reads STAGED at its first poll.
   r.get("/v3/builds/:guid", async (c) => {
@@ -86,7 +90,8 @@ export function buildRoutes(deps: CcDeps, staging: StagingRunner): Hono<CcEnv> {
   });
 
   r.get("/v3/droplets", (c) => {
-    const rows = deps.db.query("SELECT d.*, a.space_guid AS space_guid FROM cc_droplets d JOIN cc_apps a ON a.guid = d.app_guid").all() as (DropletRow & { space_guid: string })[];
+    const v = spaceScope(accessFrom(c), "a.space_guid");
+    const rows = deps.db.query(`SELECT d.*, a.space_guid AS space_guid FROM cc_droplets d JOIN cc_apps a ON a.guid = d.app_guid WHERE ${v.sql}`).all(...v.args) as (DropletRow & { space_guid: string })[];
     const res = listRows(c, b(), rows, {
       filters: { app_guids: (x, v) => v.includes(x.app_guid), states: (x, v) => v.includes(x.state), guids: (x, v) => v.includes(x.guid), space_guids: (x, v) => v.includes(x.space_guid), package_guids: (x, v) => v.includes(x.package_guid ?? "") },
     });

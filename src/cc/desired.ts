@@ -153,7 +153,7 @@ export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, 
       }
       : {}),
     log_rate_limit_bytes_per_second: p.log_rate_limit,
-    placement_tags: placementTags(annotations),
+    placement_tags: [...new Set([...placementTags(annotations), ...(p.isolation_segment ? [p.isolation_segment] : [])])],
     volume_mounts: [],
     user_defined_annotations: annotations,
     last_updated: updated,

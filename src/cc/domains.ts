@@ -12,6 +12,7 @@ import { listRows } from "./list.ts";
 import * as present from "./present.ts";
 import { findOrg, getDomain, getOrg, type DomainRow } from "./rows.ts";
 import { write } from "./write.ts";
+import { accessFrom, orgScope } from "./authz.ts";
 
 // CC's domain name rules: dot-separated DNS labels, at least two of them, at most 253 characters.
 const DOMAIN_NAME = /^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
@@ -69,7 +70,11 @@ export function domainRoutes(deps: CcDeps, names: DomainNames): Hono<CcEnv> {
     return c.json({ pagination: res.pagination, resources: res.page.map((d) => present.domain(b(), d)) });
   };
 
-  r.get("/v3/domains", (c) => list(c, all()));
+  // Shared domains for everyone; a private domain for those who see its org.
+  r.get("/v3/domains", (c) => {
+    const v = orgScope(accessFrom(c), "org_guid");
+    return list(c, deps.db.query(`SELECT * FROM cc_domains WHERE org_guid IS NULL OR ${v.sql}`).all(...v.args) as DomainRow[]);
+  });
   r.get("/v3/domains/:guid", (c) => c.json(present.domain(b(), getDomain(deps.db, c.req.param("guid")))));
   // An org sees the shared domains and its own private ones.
   r.get("/v3/organizations/:guid/domains", (c) => {

@@ -41,6 +41,8 @@ import { stackRoutes } from "./stacks.ts";
 import { StagingRunner } from "./staging.ts";
 import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
 import { authenticate, uaaRoutes } from "./uaa.ts";
+import { authorize } from "./authorize.ts";
+import { scimRoutes } from "./scim.ts";
 import { buildpackRoutes } from "./buildpacks.ts";
 import { DomainNames, domainRoutes } from "./domains.ts";
 import { envVarGroupRoutes } from "./env-var-groups.ts";
@@ -51,6 +53,7 @@ import { securityGroupRoutes } from "./security-groups.ts";
 import { serviceRoutes } from "./services.ts";
 import { usageEventRoutes } from "./usage-events.ts";
 import { isCfV2Path, v2Routes } from "./v2.ts";
+import { isolationRoutes } from "./isolation.ts";
 
 export type { CcPorts, Stager, StagingHandle, InstancesReader, TaskRunner, CcLogStore, StoredLog, DesiredChange, DesiredStateSource } from "./ports.ts";
 export { CfApiError } from "./errors.ts";
@@ -165,11 +168,22 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET", ctx.store.tokens));
     await next();
   });
+  app.use("/v2/*", async (c, next) => {
+    if (c.req.path !== "/v2/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method, ctx.store.tokens));
+    await next();
+  });
+  // Roles, on every route (authz-rules.ts): after the caller is known, before any handler.
+  app.use("*", authorize(deps));
   for (const sub of [
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
-    domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
+    domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), isolationRoutes(deps), securityGroupRoutes(deps),
     serviceRoutes(deps), roleRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
-    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, ctx.store.tokens, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
+    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, ctx.store.tokens, keys, nowSec),
+    scimRoutes(deps, ctx.store.users, {
+      caller: (h, method) => authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method, ctx.store.tokens),
+      revoked: (userGuid) => ctx.store.tokens.revokeUser(userGuid, nowSec()),
+    }),
+    orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
     appFeatureRoutes(deps), appManifestRoutes(deps),

@@ -35,7 +35,7 @@ export function splitValues(v: string): string[] {
   return v.split(",");
 }
 
-function positiveInt(params: URLSearchParams, key: string, fallback: number, max: number): number {
+export function positiveInt(params: URLSearchParams, key: string, fallback: number, max: number): number {
   const raw = params.get(key);
   if (raw === null) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw badQuery(`${key} must be between 1 and ${max}`);
@@ -113,4 +113,77 @@ export function includes(params: URLSearchParams, offered: string[]): Set<string
   const bad = asked.filter((a) => !offered.includes(a));
   if (bad.length > 0) throw badQuery(`Invalid included resource: '${bad.join("', '")}'`);
   return new Set(asked);
+}
+
+/**
+ * The same V3 list semantics as `listRows`, answered by SQLite: filters are
+ * `column IN (...)`, the order and the page are ORDER BY / LIMIT / OFFSET,
+ * the total a COUNT. Only the page's rows are loaded, so the first page of a
+ * list costs the same at 10 rows or 10,000. `scope` is the caller's
+ * visibility (authz.ts). Returns null when the query asks for what only the
+ * in-memory path does (label_selector, timestamp filters): callers fall back.
+ */
+export interface SqlListSpec {
+  select: string;
+  from: string;
+  scope: { sql: string; args: string[] };
+  /** A column matched with IN, or SQL built around the values' placeholders (e.g. a subquery). */
+  filters: Record<string, string | ((placeholders: string) => string)>;
+  orderBy: Record<string, string>;
+  /** A unique column that breaks ties, so pages never overlap. */
+  tiebreak: string;
+  extra?: string[];
+}
+
+export function sqlList<T>(c: Context, base: string, db: import("bun:sqlite").Database, spec: SqlListSpec): ListResult<T> | null {
+  const url = new URL(c.req.url);
+  const params = url.searchParams;
+  const allowed = new Set([...COMMON, ...Object.keys(spec.filters), ...(spec.extra ?? [])]);
+  const unknown = [...new Set(params.keys())].filter((k) => !allowed.has(k));
+  if (unknown.length > 0) throw badQuery(`Unknown query parameter(s): '${unknown.join("', '")}'`);
+  if ((params.get("label_selector") ?? "").trim() !== "" || [...params.keys()].some((k) => k.startsWith("created_ats") || k.startsWith("updated_ats"))) return null;
+  const perPage = positiveInt(params, "per_page", 50, 5000);
+  const pageNo = positiveInt(params, "page", 1, Number.MAX_SAFE_INTEGER);
+  const where = [spec.scope.sql];
+  const args: (string | number)[] = [...spec.scope.args];
+  for (const [key, column] of Object.entries(spec.filters)) {
+    const raw = params.get(key);
+    if (raw === null) continue;
+    const values = splitValues(raw);
+    const ph = values.map(() => "?").join(", ");
+    where.push(typeof column === "function" ? column(ph) : `${column} IN (${ph})`);
+    args.push(...values);
+  }
+  const orderRaw = params.get("order_by") ?? "created_at";
+  const desc = orderRaw.startsWith("-");
+  const orderKey = orderRaw.replace(/^[-+]/, "");
+  const orders: Record<string, string> = { ...spec.orderBy };
+  const column = Object.hasOwn(orders, orderKey) ? orders[orderKey] : undefined;
+  if (!column) throw badQuery(`order_by can only be: '${Object.keys(orders).join("', '")}'`);
+  const whereSql = where.join(" AND ");
+  const total = (db.query(`SELECT COUNT(*) AS n FROM ${spec.from} WHERE ${whereSql}`).get(...args) as { n: number }).n;
+  const dir = desc ? "DESC" : "ASC";
+  const page = db
+    .query(`SELECT ${spec.select} FROM ${spec.from} WHERE ${whereSql} ORDER BY ${column} ${dir}, ${spec.tiebreak} ${dir} LIMIT ? OFFSET ?`)
+    .all(...args, perPage, (pageNo - 1) * perPage) as T[];
+  const totalPages = Math.max(1, Math.ceil(total / perPage));
+  const link = (p: number) => {
+    const q = new URLSearchParams(params);
+    q.set("page", String(p));
+    q.set("per_page", String(perPage));
+    return { href: `${base}${url.pathname}?${q.toString()}` };
+  };
+  return {
+    page,
+    total,
+    params,
+    pagination: {
+      total_results: total,
+      total_pages: totalPages,
+      first: link(1),
+      last: link(totalPages),
+      next: pageNo < totalPages ? link(pageNo + 1) : null,
+      previous: pageNo > 1 ? link(pageNo - 1) : null,
+    },
+  };
 }

@@ -16,6 +16,7 @@ import { write } from "./write.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import { assertFeatureEnabled, featureEnabled } from "./feature-flags.ts";
 import { copyPackage } from "./package-copy.ts";
+import { accessFrom, appScope } from "./authz.ts";
 
 const CreatePackage = z.strictObject({
   type: z.enum(["bits", "docker"]),
@@ -68,7 +69,8 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
   });
 
   r.get("/v3/packages", (c) => {
-    const rows = deps.db.query("SELECT * FROM cc_packages").all() as PackageRow[];
+    const v = appScope(accessFrom(c), "app_guid");
+    const rows = deps.db.query(`SELECT * FROM cc_packages WHERE ${v.sql}`).all(...v.args) as PackageRow[];
     const res = listRows(c, b(), rows, {
       filters: { app_guids: (p, v) => v.includes(p.app_guid), states: (p, v) => v.includes(p.state), types: (p, v) => v.includes(p.type), guids: (p, v) => v.includes(p.guid) },
     });

@@ -18,7 +18,7 @@ const rel = (guid: string | null) => ({ data: guid ? { guid } : null });
 export function org(b: string, o: OrgRow) {
   return {
     guid: o.guid, created_at: ts(o.created_at), updated_at: ts(o.updated_at), name: o.name, suspended: false,
-    relationships: { quota: rel(DEFAULT_ORG_QUOTA_GUID) }, metadata: meta(o),
+    relationships: { quota: rel(o.quota_guid ?? DEFAULT_ORG_QUOTA_GUID) }, metadata: meta(o),
     links: { self: { href: `${b}/v3/organizations/${o.guid}` }, domains: { href: `${b}/v3/organizations/${o.guid}/domains` }, default_domain: { href: `${b}/v3/organizations/${o.guid}/domains/default` } },
   };
 }
@@ -26,7 +26,7 @@ export function org(b: string, o: OrgRow) {
 export function space(b: string, s: SpaceRow) {
   return {
     guid: s.guid, created_at: ts(s.created_at), updated_at: ts(s.updated_at), name: s.name,
-    relationships: { organization: rel(s.org_guid), quota: rel(null) }, metadata: meta(s),
+    relationships: { organization: rel(s.org_guid), quota: rel(s.space_quota_guid ?? null) }, metadata: meta(s),
     links: { self: { href: `${b}/v3/spaces/${s.guid}` }, organization: { href: `${b}/v3/organizations/${s.org_guid}` } },
   };
 }

@@ -7,12 +7,14 @@ import { Command, Metadata, QUOTA_MAX_MB, readJson } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
-import { listRows } from "./list.ts";
+import { listRows, sqlList } from "./list.ts";
 import * as present from "./present.ts";
 import { startCommand } from "./desired.ts";
 import { appProcess, findDroplet, getApp, getProcess, type ProcessRow } from "./rows.ts";
 import { LONG_POLL_MS, waitUntil } from "./long-poll.ts";
 import { write } from "./write.ts";
+import { accessFrom, appScope, spaceScope } from "./authz.ts";
+import { withinQuota } from "./quotas.ts";
 
 const Scale = z.strictObject({
   instances: z.number().int().min(0).max(2000).optional(),
@@ -48,9 +50,10 @@ export type ScaleInput = z.infer<typeof Scale>;
 
 /** Scale in the caller's transaction (also used by apply_manifest). */
 export function scaleProcess(deps: Pick<CcDeps, "db" | "stamp" | "newGuid" | "config">, p: ProcessRow, s: ScaleInput): void {
-  deps.db
-    .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, log_rate_limit = ?, updated_at = ? WHERE guid = ?")
-    .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, s.log_rate_limit_in_bytes_per_second ?? p.log_rate_limit, deps.stamp(), p.guid);
+  withinQuota(deps.db, (deps.db.query("SELECT space_guid FROM cc_apps WHERE guid = ?").get(p.app_guid) as { space_guid: string }).space_guid, () =>
+    deps.db
+      .query("UPDATE cc_processes SET instances = ?, memory_in_mb = ?, disk_in_mb = ?, log_rate_limit = ?, updated_at = ? WHERE guid = ?")
+      .run(s.instances ?? p.instances, s.memory_in_mb ?? p.memory_in_mb, s.disk_in_mb ?? p.disk_in_mb, s.log_rate_limit_in_bytes_per_second ?? p.log_rate_limit, deps.stamp(), p.guid));
 }
 
 export interface HealthCheckInput {
@@ -134,7 +137,16 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.process(b(), p, true)) });
   };
-  r.get("/v3/processes", (c) => list(c, deps.db.query("SELECT * FROM cc_processes").all() as ProcessRow[]));
+  r.get("/v3/processes", (c) => {
+    // Paged by SQLite (list.ts sqlList); label selectors take the in-memory path.
+    const res = sqlList<ProcessRow>(c, b(), deps.db, {
+      select: "p.*", from: "cc_processes p JOIN cc_apps a ON a.guid = p.app_guid", scope: spaceScope(accessFrom(c), "a.space_guid"), tiebreak: "p.rowid",
+      filters: { types: "p.type", app_guids: "p.app_guid", guids: "p.guid", space_guids: "a.space_guid" }, orderBy: { created_at: "p.created_at", updated_at: "p.updated_at" },
+    });
+    if (res) return c.json({ pagination: res.pagination, resources: res.page.map((p) => present.process(b(), p, true)) });
+    const v = appScope(accessFrom(c), "app_guid");
+    return list(c, deps.db.query(`SELECT * FROM cc_processes WHERE ${v.sql}`).all(...v.args) as ProcessRow[]);
+  });
   r.get("/v3/apps/:guid/processes", (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
     return list(c, deps.db.query("SELECT * FROM cc_processes WHERE app_guid = ?").all(app.guid) as ProcessRow[]);
@@ -218,7 +230,7 @@ function emptyPagination(base: string, path: string) {
 export async function processStats(deps: CcDeps, p: ProcessRow) {
   const app = getApp(deps.db, p.app_guid);
   const nowSec = Math.floor(deps.clock.now().getTime() / 1000);
-  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: p.log_rate_limit, fds_quota: 16384, isolation_segment: null, details: null as string | null });
+  const base = (index: number) => ({ type: p.type, index, mem_quota: p.memory_in_mb * 1024 * 1024, disk_quota: p.disk_in_mb * 1024 * 1024, log_rate_limit: p.log_rate_limit, fds_quota: 16384, isolation_segment: p.isolation_segment ?? null, details: null as string | null });
   if (app.state !== "STARTED" || !app.droplet_guid) {
     return Array.from({ length: p.instances }, (_, i) => ({ ...base(i), state: "DOWN", host: "", uptime: 0, instance_ports: [], usage: {} }));
   }

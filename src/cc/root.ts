@@ -9,7 +9,7 @@ const V3_RESOURCES = [
   "app_usage_events", "apps", "audit_events", "buildpacks", "builds", "deployments", "domains", "droplets", "environment_variable_groups",
   "feature_flags", "isolation_segments", "jobs", "organization_quotas", "organizations", "packages", "processes", "resource_matches", "roles", "routes",
   "security_groups", "service_brokers", "service_credential_bindings", "service_instances", "service_offerings", "service_plans",
-  "service_route_bindings", "space_quotas", "spaces", "stacks", "tasks",
+  "service_route_bindings", "space_quotas", "spaces", "stacks", "tasks", "users",
 ];
 
 /**

@@ -8,11 +8,13 @@ import { Metadata, readJson, Relationship } from "./body.ts";
 import type { CcContext, CcDeps, CcEnv, CcUser } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
-import { includes, listRows } from "./list.ts";
+import { includes, listRows, sqlList, type ListResult } from "./list.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import * as present from "./present.ts";
 import { findApp, getApp, getDomain, getOrg, getRoute, getSpace, findSpace, type DestinationRow, type DomainRow, type RouteRow } from "./rows.ts";
 import { write } from "./write.ts";
+import { accessFrom, spaceScope } from "./authz.ts";
+import { withinQuota } from "./quotas.ts";
 
 /** A DNS label: what the router can match in a Host header. */
 export const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$/i;
@@ -48,7 +50,7 @@ export function createRoute(deps: D, u: CcUser, spaceGuid: string, domain: Domai
   }
   const guid = deps.newGuid();
   const now = deps.stamp();
-  deps.db.query("INSERT INTO cc_routes (guid, host, path, domain_guid, space_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(guid, host, path, domain.guid, spaceGuid, now, now);
+  withinQuota(deps.db, spaceGuid, () => deps.db.query("INSERT INTO cc_routes (guid, host, path, domain_guid, space_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(guid, host, path, domain.guid, spaceGuid, now, now));
   const space = getSpace(deps.db, spaceGuid);
   recordAudit(deps, { type: "audit.route.create", actor: actor(u), target: { guid, type: "route", name: host }, data: { request: { host, path, domain_guid: domain.guid } }, space_guid: spaceGuid, organization_guid: space.org_guid });
   return getRoute(deps.db, guid);
@@ -114,7 +116,7 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
 
   function listRoutes(c: CcContext, rows: RouteRow[]) {
     const withOrg = rows.map((x) => ({ ...x, org_guid: getSpace(deps.db, x.space_guid).org_guid }));
-    const res = listRows(c, b(), withOrg, {
+    return respondRoutes(c, listRows(c, b(), withOrg, {
       filters: {
         hosts: (x, v) => v.includes(x.host),
         paths: (x, v) => v.includes(x.path),
@@ -126,7 +128,9 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
         ports: () => false,
       },
       orderBy: { host: (x) => x.host },
-    });
+    }));
+  }
+  function respondRoutes(c: CcContext, res: ListResult<RouteRow & { org_guid: string }>) {
     const inc = includes(res.params, ["domain", "space", "space.organization"]);
     const included: Record<string, unknown[]> = {};
     if (inc.has("domain")) included.domains = [...new Set(res.page.map((x) => x.domain_guid))].map((g) => present.domain(b(), getDomain(deps.db, g)));
@@ -135,7 +139,20 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
     return c.json({ pagination: res.pagination, resources: res.page.map(render), ...(inc.size ? { included } : {}) });
   }
 
-  r.get("/v3/routes", (c) => listRoutes(c, deps.db.query("SELECT * FROM cc_routes").all() as RouteRow[]));
+  r.get("/v3/routes", (c) => {
+    const v = spaceScope(accessFrom(c), "space_guid");
+    // Paged by SQLite (list.ts sqlList); label selectors take the in-memory path.
+    const res = sqlList<RouteRow & { org_guid: string }>(c, b(), deps.db, {
+      select: "r.*, s.org_guid AS org_guid", from: "cc_routes r JOIN cc_spaces s ON s.guid = r.space_guid", scope: spaceScope(accessFrom(c), "r.space_guid"), tiebreak: "r.rowid",
+      filters: {
+        hosts: "r.host", paths: "r.path", domain_guids: "r.domain_guid", space_guids: "r.space_guid", organization_guids: "s.org_guid", guids: "r.guid",
+        app_guids: (ph) => `r.guid IN (SELECT route_guid FROM cc_destinations WHERE app_guid IN (${ph}))`, ports: (ph) => `NULL IN (${ph})`,
+      },
+      orderBy: { created_at: "r.created_at", updated_at: "r.updated_at", host: "r.host" },
+    });
+    if (res) return respondRoutes(c, res);
+    return listRoutes(c, deps.db.query(`SELECT * FROM cc_routes WHERE ${v.sql}`).all(...v.args) as RouteRow[]);
+  });
   r.get("/v3/apps/:guid/routes", (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
     const rows = deps.db.query("SELECT DISTINCT r.* FROM cc_routes r JOIN cc_destinations d ON d.route_guid = r.guid WHERE d.app_guid = ?").all(app.guid) as RouteRow[];

@@ -3,8 +3,8 @@ import { notFound } from "./errors.ts";
 import type { MetadataColumns } from "./metadata.ts";
 
 /** Row shapes of the cc_* tables (migrations 0005, 0008 for metadata) and lookups that 404 in CF's words. */
-export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string }
-export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string }
+export interface OrgRow extends MetadataColumns { guid: string; name: string; created_at: string; updated_at: string; /** Its org quota (migration 0014); null: "default". */ quota_guid?: string | null; default_isolation_segment_guid?: string | null }
+export interface SpaceRow extends MetadataColumns { guid: string; name: string; org_guid: string; created_at: string; updated_at: string; /** Its space quota (migration 0014), if any. */ space_quota_guid?: string | null; isolation_segment_guid?: string | null }
 export interface AppRow extends MetadataColumns {
   guid: string; name: string; space_guid: string; state: "STARTED" | "STOPPED"; lifecycle_type: "buildpack" | "docker";
   buildpacks: string; stack: string; env: string; droplet_guid: string | null; created_at: string; updated_at: string;
@@ -32,6 +32,8 @@ export interface ProcessRow extends MetadataColumns {
   /** Migration 0013: bytes/s (-1 unlimited), liveness interval, readiness check (type `process` = none). */
   log_rate_limit: number; health_check_interval: number | null; readiness_type: string; readiness_endpoint: string | null;
   readiness_invocation_timeout: number | null; readiness_interval: number | null;
+  /** The isolation segment (placement tag) it was last started in (migration 0014). */
+  isolation_segment?: string | null;
 }
 export interface DomainRow extends MetadataColumns { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
 export interface RouteRow extends MetadataColumns {

@@ -6,7 +6,7 @@ import { Metadata, readJson } from "./body.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import { unprocessable } from "./errors.ts";
-import { listRows } from "./list.ts";
+import { listRows, sqlList } from "./list.ts";
 import * as present from "./present.ts";
 import { startCommand } from "./desired.ts";
 import { findProcess, getApp, getDroplet, getTask, spaceAndOrg, webProcess, type TaskRow } from "./rows.ts";
@@ -16,6 +16,8 @@ import { envVarGroup } from "./env-var-groups.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { recordTaskStopped } from "./usage-events.ts";
 import { write } from "./write.ts";
+import { accessFrom, appScope } from "./authz.ts";
+import { withinQuota } from "./quotas.ts";
 
 const CreateTask = z.strictObject({
   command: z.string().min(1).max(4096).optional(),
@@ -63,9 +65,9 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
       const seq = (deps.db.query("SELECT COALESCE(MAX(sequence_id), 0) + 1 AS n FROM cc_tasks WHERE app_guid = ?").get(app.guid) as { n: number }).n;
       const guid = deps.newGuid();
       const now = deps.stamp();
-      deps.db
+      withinQuota(deps.db, app.space_guid, () => deps.db
         .query("INSERT INTO cc_tasks (guid, app_guid, name, command, state, sequence_id, memory_in_mb, disk_in_mb, log_rate_limit, droplet_guid, created_at, updated_at) VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)")
-        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, logRate, droplet.guid, now, now);
+        .run(guid, app.guid, body.name ?? guid.slice(0, 8), command, seq, memory, disk, logRate, droplet.guid, now, now), app.guid);
       applyMetadata(deps.db, "task", guid, body.metadata);
       appAudit(deps, c.get("user"), app, "audit.app.task.create", { task_guid: guid, request: { name: body.name ?? guid.slice(0, 8), command: "[PRIVATE DATA HIDDEN]" } });
       return getTask(deps.db, guid);
@@ -97,7 +99,15 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     return c.json({ pagination: res.pagination, resources: res.page.map((t) => present.task(b(), t, true)) });
   };
-  r.get("/v3/tasks", (c) => list(c, deps.db.query("SELECT * FROM cc_tasks").all() as TaskRow[]));
+  r.get("/v3/tasks", (c) => {
+    const res = sqlList<TaskRow>(c, b(), deps.db, {
+      select: "t.*", from: "cc_tasks t", scope: appScope(accessFrom(c), "t.app_guid"), tiebreak: "t.rowid",
+      filters: { names: "t.name", states: "t.state", guids: "t.guid", app_guids: "t.app_guid", sequence_ids: "t.sequence_id" }, orderBy: { created_at: "t.created_at", updated_at: "t.updated_at" },
+    });
+    if (res) return c.json({ pagination: res.pagination, resources: res.page.map((t) => present.task(b(), t, true)) });
+    const v = appScope(accessFrom(c), "app_guid");
+    return list(c, deps.db.query(`SELECT * FROM cc_tasks WHERE ${v.sql}`).all(...v.args) as TaskRow[]);
+  });
   r.get("/v3/apps/:guid/tasks", (c) => list(c, deps.db.query("SELECT * FROM cc_tasks WHERE app_guid = ?").all(getApp(deps.db, c.req.param("guid")).guid) as TaskRow[]));
   r.get("/v3/tasks/:guid", (c) => c.json(present.task(b(), getTask(deps.db, c.req.param("guid")), false)));
 

@@ -45,6 +45,13 @@ export class TokenStore {
     this.db.transaction(() => this.revokeChainTx(chain, nowSec))();
   }
 
+  /** Ends every session of one user (password changed, user deleted): each of their chains is revoked. */
+  revokeUser(userGuid: string, nowSec: number): void {
+    this.db.transaction(() => {
+      for (const r of this.db.query("SELECT DISTINCT chain FROM uaa_refresh_tokens WHERE user_guid = ?").all(userGuid) as { chain: string }[]) this.revokeChainTx(r.chain, nowSec);
+    })();
+  }
+
   private revokeChainTx(chain: string, nowSec: number): void {
     const exp = (this.db.query("SELECT MAX(expires_at) AS e FROM uaa_refresh_tokens WHERE chain = ?").get(chain) as { e: number | null }).e ?? nowSec;
     this.db.query("UPDATE uaa_refresh_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE chain = ?").run(nowSec, chain);

@@ -52,6 +52,22 @@ export class UserRepo {
     return user;
   }
 
+  /** Every user, oldest first (SCIM /Users list). */
+  list(): User[] {
+    return (this.db.query("SELECT * FROM users ORDER BY created_at, rowid").all() as UserRow[]).map(toUser);
+  }
+
+  /** Replaces the password hash (same slow hash as create). False when the user is gone. */
+  async setPassword(guid: string, password: string): Promise<boolean> {
+    const hash = await this.policy.hash("internal", () => Bun.password.hash(password, { algorithm: "argon2id" }));
+    return this.db.query("UPDATE users SET password_hash = ? WHERE guid = ?").run(hash, guid).changes > 0;
+  }
+
+  /** Deletes the user; their tokens stop working at once (authenticate looks the user up on every request). */
+  remove(guid: string): boolean {
+    return this.db.query("DELETE FROM users WHERE guid = ?").run(guid).changes > 0;
+  }
+
   /**
    * The user when the password matches, else null (same cost either way).
    * Throws LoginRefused when the user is locked or the client has too many

@@ -523,22 +523,50 @@ Object.assign(endpoints, {
       custom_error_message: { body: { custom_error_message: "ask the admin" }, check: async () => void expect((await getJson("/v3/feature_flags/user_org_creation")).custom_error_message).toBe("ask the admin") },
     },
   },
-  "PATCH /v3/organizations/:guid and /v3/spaces/:guid": {
-    schema: orgSpaceSchemas.UpdateMetadataOnly,
+  // Orgs and spaces: each case works on an org or space of its own, so renaming or suspending one leaves the fixtures alone.
+  "POST /v3/organizations": {
+    schema: orgSpaceSchemas.CreateOrg,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/organizations", { body: { name: uniq("org"), ...body } }),
+    rules: {
+      name: { body: () => ({ name: uniq("named-org") }), check: async (res) => void expect(((await res.json()) as { name: string }).name).toStartWith("named-org") },
+      suspended: { body: { suspended: true }, refused: "Suspended organizations are not supported" },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await getJson(`/v3/organizations/${((await res.json()) as { guid: string }).guid}`)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await getJson(`/v3/organizations/${((await res.json()) as { guid: string }).guid}`)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "PATCH /v3/organizations/:guid": {
+    schema: orgSpaceSchemas.UpdateOrg,
     send: async (body: Record<string, unknown>) => {
-      const org = await h.req("PATCH", `/v3/organizations/${await orgGuid()}`, { body });
-      expect(org.status).toBe(200);
-      return h.req("PATCH", `/v3/spaces/${h.spaceGuid()}`, { body });
+      const made = (await h.json("POST", "/v3/organizations", { name: uniq("patch-org") }, 201)) as { guid: string };
+      return h.req("PATCH", `/v3/organizations/${made.guid}`, { body });
     },
     rules: {
-      "metadata.labels": { body: { metadata: labels }, check: async () => {
-        expect((await getJson(`/v3/organizations/${await orgGuid()}`)).metadata.labels).toMatchObject(labels.labels);
-        expect((await getJson(`/v3/spaces/${h.spaceGuid()}`)).metadata.labels).toMatchObject(labels.labels);
-      } },
-      "metadata.annotations": { body: { metadata: annotations }, check: async () => {
-        expect((await getJson(`/v3/organizations/${await orgGuid()}`)).metadata.annotations).toMatchObject(annotations.annotations);
-        expect((await getJson(`/v3/spaces/${h.spaceGuid()}`)).metadata.annotations).toMatchObject(annotations.annotations);
-      } },
+      name: { body: () => ({ name: uniq("renamed-org") }), check: async (res) => void expect(((await res.json()) as { name: string }).name).toStartWith("renamed-org") },
+      suspended: { body: { suspended: true }, refused: "Suspended organizations are not supported" },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect(((await res.json()) as { metadata: { labels: object } }).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect(((await res.json()) as { metadata: { annotations: object } }).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "POST /v3/spaces": {
+    schema: orgSpaceSchemas.CreateSpace,
+    send: async (body: Record<string, unknown>) => h.req("POST", "/v3/spaces", { body: { name: uniq("space"), relationships: { organization: { data: { guid: await orgGuid() } } }, ...body } }),
+    rules: {
+      name: { body: () => ({ name: uniq("named-space") }), check: async (res) => void expect(((await res.json()) as { name: string }).name).toStartWith("named-space") },
+      "relationships.organization.data.guid": { body: { relationships: { organization: { data: { guid: "<org>" } } } }, check: async (res) => void expect(((await res.json()) as { relationships: { organization: { data: { guid: string } } } }).relationships.organization.data.guid).toBe(await orgGuid()) },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await getJson(`/v3/spaces/${((await res.json()) as { guid: string }).guid}`)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await getJson(`/v3/spaces/${((await res.json()) as { guid: string }).guid}`)).metadata.annotations).toMatchObject(annotations.annotations) },
+    },
+  },
+  "PATCH /v3/spaces/:guid": {
+    schema: orgSpaceSchemas.UpdateSpace,
+    send: async (body: Record<string, unknown>) => {
+      const made = (await h.json("POST", "/v3/spaces", { name: uniq("patch-space"), relationships: { organization: { data: { guid: await orgGuid() } } } }, 201)) as { guid: string };
+      return h.req("PATCH", `/v3/spaces/${made.guid}`, { body });
+    },
+    rules: {
+      name: { body: () => ({ name: uniq("renamed-space") }), check: async (res) => void expect(((await res.json()) as { name: string }).name).toStartWith("renamed-space") },
+      "metadata.labels": { body: { metadata: labels }, check: async (res) => void expect((await getJson(`/v3/spaces/${((await res.json()) as { guid: string }).guid}`)).metadata.labels).toMatchObject(labels.labels) },
+      "metadata.annotations": { body: { metadata: annotations }, check: async (res) => void expect((await getJson(`/v3/spaces/${((await res.json()) as { guid: string }).guid}`)).metadata.annotations).toMatchObject(annotations.annotations) },
     },
   },
   "POST /v3/resource_matches": {

@@ -82,12 +82,12 @@ test("invalid keys and values are a 422 naming the key, and change nothing", asy
   expect(ok.metadata.annotations[SCHEDULING_KEYS.tolerations]).toBe("dedicated=cf:NoSchedule,gpu");
 });
 
-test("space, org, process and route metadata; a space PATCH takes metadata only", async () => {
+test("space, org, process and route metadata; a space PATCH takes metadata and a name only", async () => {
   const s = await h.json("PATCH", `/v3/spaces/${space}`, { metadata: { labels: { env: "prod" }, annotations: { owner: "team-a" } } });
   expect(s.metadata).toEqual({ labels: { env: "prod" }, annotations: { owner: "team-a" } });
   expect((await h.json("GET", `/v3/spaces/${space}`)).metadata.labels).toEqual({ env: "prod" });
   expect((await h.json("GET", `/v3/spaces?label_selector=env=prod`)).resources.map((x: { guid: string }) => x.guid)).toEqual([space]);
-  await expect422("PATCH", `/v3/spaces/${space}`, { name: "renamed" }, "Unknown field(s): 'name'");
+  await expect422("PATCH", `/v3/spaces/${space}`, { nmae: "renamed" }, "Unknown field(s): 'nmae'");
   await h.json("PATCH", `/v3/spaces/${space}`, { metadata: { labels: { env: null }, annotations: { owner: null } } });
 
   const org = (await h.json("GET", "/v3/organizations")).resources[0].guid;

@@ -49,6 +49,12 @@ export interface CfSession {
   api<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
   /** GET through the router: http://<host>.apps.localhost:<port><path>. */
   route(host: string, path?: string, init?: RequestInit): Promise<Response>;
+  /**
+   * The same appliance through another user's eyes: a new CF_HOME, `cf api`
+   * and `cf auth` as `username` (no target, unless `target` names one).
+   * Stopping it does not stop the appliance.
+   */
+  as(username: string, password: string, target?: { org: string; space?: string }): Promise<CfSession>;
   stop(): Promise<void>;
 }
 
@@ -69,8 +75,23 @@ export async function startCfSession(
 ): Promise<CfSession> {
   const password = `cf-test-${crypto.randomUUID()}`;
   const dataDir = tempDir("eirini-cf-data-");
-  const cfHome = tempDir("eirini-cf-home-");
   const eirini = await startEirini(["--port", "0", "--data-dir", dataDir, ...(opts.args ?? [])], { EIRINI_BIN: compiledEirini(), EIRINI_ADMIN_PASSWORD: password, ...opts.env });
+  const apiUrl = opts.apiUrl ? await opts.apiUrl(eirini, dataDir) : eirini.url;
+  const session = await cfSessionOn(eirini, dataDir, apiUrl, opts.cfEnv, "admin", password, { org: "eirini", space: "dev" });
+  return { ...session, stop: async () => void (await eirini.stop()) };
+}
+
+async function cfSessionOn(
+  eirini: RunningEirini,
+  dataDir: string,
+  apiUrl: string,
+  cfEnv: Record<string, string> | undefined,
+  username: string,
+  password: string,
+  target?: { org: string; space?: string },
+): Promise<CfSession> {
+  const opts = { cfEnv };
+  const cfHome = tempDir("eirini-cf-home-");
   const url = eirini.url;
   const port = Number(new URL(url).port);
   const cf: CfSession["cf"] = async (args, o = {}) => {
@@ -91,9 +112,9 @@ export async function startCfSession(
     if (r.code !== 0) throw new Error(`cf ${args.join(" ")} exited ${r.code}:\n${r.out}`);
     return r;
   };
-  await ok(["api", opts.apiUrl ? await opts.apiUrl(eirini, dataDir) : url, "--skip-ssl-validation"]);
-  await ok(["auth", "admin", password]);
-  await ok(["target", "-o", "eirini", "-s", "dev"]);
+  await ok(["api", apiUrl, "--skip-ssl-validation"]);
+  await ok(["auth", username, password]);
+  if (target) await ok(["target", "-o", target.org, ...(target.space ? ["-s", target.space] : [])]);
   const api: CfSession["api"] = async <T>(path: string, init: RequestInit = {}) => {
     const token = (await ok(["oauth-token"])).stdout.trim();
     const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: token, "content-type": "application/json", ...(init.headers as Record<string, string> | undefined) } });
@@ -111,8 +132,9 @@ export async function startCfSession(
     ok,
     api,
     route: (host, path = "/", init) => fetch(`http://${host}.apps.localhost:${port}${path}`, init),
+    as: (u, p, t) => cfSessionOn(eirini, dataDir, apiUrl, cfEnv, u, p, t),
     async stop() {
-      await eirini.stop();
+      // Another user's session shares the appliance: only the first session stops it.
     },
   };
 }

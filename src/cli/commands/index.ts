@@ -8,6 +8,7 @@ import { logsCommand } from "./client-logs.ts";
 import { pushCommand } from "./client-push.ts";
 import { scaleCommand } from "./client-scale.ts";
 import { runTaskCommand } from "./client-task.ts";
+import { createOrgCommand, createSpaceCommand, orgsCommand, spacesCommand, targetCommand } from "./client-tenancy.ts";
 import { doctorCommand } from "./doctor.ts";
 import { inClusterCommand } from "./in-cluster.ts";
 import { installCommand } from "./install.ts";
@@ -34,6 +35,11 @@ export const commands: Command[] = [
   buildpacksCommand,
   // Client commands: talk to a CF V3 API over HTTP like any client.
   loginCommand,
+  targetCommand,
+  orgsCommand,
+  spacesCommand,
+  createOrgCommand,
+  createSpaceCommand,
   pushCommand,
   appsCommand,
   appCommand,

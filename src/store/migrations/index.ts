@@ -11,10 +11,11 @@ import uaaTokens from "./0009_uaa_tokens.ts";
 import ccPlatform from "./0011_cc_platform.ts";
 import ccAppFeatures from "./0012_cc_app_features.ts";
 import ccProcessChecks from "./0013_cc_process_checks.ts";
+import ccTenancy from "./0014_cc_tenancy.ts";
 
 /**
  * Every migration, in order. Imported statically so `bun build --compile`
  * embeds them in the binary. Numbers are never reused, and a shipped
  * migration is never edited; one part owns each file.
  */
-export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, uaaTokens, ccPlatform, ccAppFeatures, ccProcessChecks];
+export const migrations: Migration[] = [core, registry, staging, opiLocal, cc, kube, logs, ccMetadata, uaaTokens, ccPlatform, ccAppFeatures, ccProcessChecks, ccTenancy];
