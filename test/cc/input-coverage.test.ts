@@ -189,15 +189,35 @@ async function entitledSegment(): Promise<{ orgGuid: string; segment: string }> 
 
 /** The app, service and route limits org and space quotas share: stored and shown (enforced by withinQuota where CF enforces them), or refused. */
 const quotaLimitRules = (kind: "organization_quotas" | "space_quotas"): Record<string, Rule | Rule[]> => {
-  const limitRule = (group: "apps" | "services" | "routes", field: string, value: number | boolean): Rule => ({
+  const limitRule = (group: "apps" | "services" | "routes", field: string, value: number | boolean, enforced?: (quota: string) => Promise<void>): Rule => ({
     body: { [group]: { [field]: value } },
-    check: async (res) => void expect((await quotaJson(res, kind))[group][field]).toBe(value),
+    check: async (res) => {
+      const q = await quotaJson(res, kind);
+      expect(q[group][field]).toBe(value);
+      if (enforced) await enforced(q.guid);
+    },
   });
+  /**
+   * Enforced too (the limits no cf CLI test drives): the space quota is put on the fixture space for one refused
+   * change, then taken off again. The org quota's limit goes through the same check (withinQuota).
+   */
+  const onFixtureSpace = (attempt: () => Promise<Response>, refusal: string) =>
+    kind === "space_quotas"
+      ? async (quota: string) => {
+        await h.json("POST", `/v3/space_quotas/${quota}/relationships/spaces`, { data: [{ guid: h.spaceGuid() }] });
+        try {
+          const res = await attempt();
+          expect({ status: res.status, text: await res.text() }).toMatchObject({ status: 422, text: expect.stringContaining(refusal) });
+        } finally {
+          expect((await h.req("DELETE", `/v3/space_quotas/${quota}/relationships/spaces/${h.spaceGuid()}`)).status).toBe(204);
+        }
+      }
+      : undefined;
   return {
     "apps.total_memory_in_mb": limitRule("apps", "total_memory_in_mb", 2048),
     "apps.per_process_memory_in_mb": limitRule("apps", "per_process_memory_in_mb", 512),
-    "apps.total_instances": limitRule("apps", "total_instances", 7),
-    "apps.per_app_tasks": limitRule("apps", "per_app_tasks", 3),
+    "apps.total_instances": limitRule("apps", "total_instances", 7, onFixtureSpace(() => h.req("POST", `/v3/processes/${web.guid}/actions/scale`, { body: { instances: 8 } }), "space_app_instance_limit_exceeded")),
+    "apps.per_app_tasks": limitRule("apps", "per_app_tasks", 0, onFixtureSpace(() => h.req("POST", `/v3/apps/${app.guid}/tasks`, { body: { command: "echo over" } }), "space_app_task_limit_exceeded")),
     "apps.log_rate_limit_in_bytes_per_second": [
       { body: { apps: { log_rate_limit_in_bytes_per_second: 1024 } }, refused: "apps.log_rate_limit_in_bytes_per_second" },
       { body: { apps: { log_rate_limit_in_bytes_per_second: null } }, check: async (res) => void expect((await quotaJson(res, kind)).apps.log_rate_limit_in_bytes_per_second).toBeNull() },
