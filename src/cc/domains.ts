@@ -10,6 +10,7 @@ import { assertFeatureEnabled } from "./feature-flags.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
+import { assertDomainQuota } from "./quotas.ts";
 import { findOrg, getDomain, getOrg, type DomainRow } from "./rows.ts";
 import { write } from "./write.ts";
 import { accessFrom, orgScope } from "./authz.ts";
@@ -103,6 +104,7 @@ export function domainRoutes(deps: CcDeps, names: DomainNames): Hono<CcEnv> {
     if ((body.relationships?.shared_organizations?.data.length ?? 0) > 0) throw unprocessable("Sharing private domains with other organizations is not supported by the Eirini appliance");
     const created = deps.db.transaction(() => {
       if (deps.db.query("SELECT 1 FROM cc_domains WHERE name = ?").get(name)) throw unprocessable(`The domain name "${name}" is already in use`);
+      if (orgGuid !== null) assertDomainQuota(deps.db, orgGuid);
       const guid = deps.newGuid();
       const now = deps.stamp();
       deps.db.query("INSERT INTO cc_domains (guid, name, internal, org_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(guid, name, body.internal ? 1 : 0, orgGuid, now, now);

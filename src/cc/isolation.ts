@@ -31,6 +31,17 @@ interface SegmentRow { guid: string; name: string; created_at: string; updated_a
 const Create = z.strictObject({ name: z.string().min(1).max(255), metadata: z.unknown().optional() });
 const ToOne = z.object({ data: z.object({ guid: z.string().min(1) }).nullable() });
 const ToMany = z.object({ data: z.array(z.object({ guid: z.string().min(1) })).min(1) });
+export const isolationSchemas = { Create, ToOne, ToMany };
+
+/** Segments keep no labels or annotations here (their table has no metadata columns): refused, never dropped; an empty one is nothing to keep. */
+function refuseMetadata(metadata: unknown): void {
+  if (metadata === undefined || metadata === null) return;
+  const m = metadata as { labels?: unknown; annotations?: unknown };
+  const entries = (x: unknown) => (x && typeof x === "object" ? Object.keys(x).length : x === undefined || x === null ? 0 : 1);
+  if (typeof metadata !== "object" || Object.keys(metadata).some((k) => k !== "labels" && k !== "annotations") || entries(m.labels) + entries(m.annotations) > 0) {
+    throw unprocessable("metadata: labels and annotations on isolation segments are not supported by the Eirini appliance");
+  }
+}
 
 export function seedSharedSegment(db: Database, now: string): void {
   db.query("INSERT OR IGNORE INTO cc_isolation_segments (guid, name, created_at, updated_at) VALUES (?, 'shared', ?, ?)").run(SHARED_SEGMENT_GUID, now, now);
@@ -84,6 +95,7 @@ export function isolationRoutes(deps: CcDeps): Hono<CcEnv> {
   r.get("/v3/isolation_segments/:guid", (c) => c.json(render(getSegment(c.req.param("guid")))));
   r.post("/v3/isolation_segments", async (c) => {
     const body = await readJson(c, Create);
+    refuseMetadata(body.metadata);
     try {
       parsePlacementTags(body.name);
     } catch {

@@ -29,26 +29,45 @@ interface QuotaRow {
 }
 
 const Limit = z.number().int().min(0).nullable().optional();
+// Strict, as CC's messages are: an unknown field is refused (422), never dropped.
 const QuotaBody = {
-  apps: z.object({ total_memory_in_mb: Limit, per_process_memory_in_mb: Limit, total_instances: Limit, per_app_tasks: Limit, log_rate_limit_in_bytes_per_second: z.number().nullable().optional() }).optional(),
-  services: z.object({ paid_services_allowed: z.boolean().optional(), total_service_instances: Limit, total_service_keys: Limit }).optional(),
-  routes: z.object({ total_routes: Limit, total_reserved_ports: Limit }).optional(),
+  apps: z.strictObject({ total_memory_in_mb: Limit, per_process_memory_in_mb: Limit, total_instances: Limit, per_app_tasks: Limit, log_rate_limit_in_bytes_per_second: z.number().nullable().optional() }).optional(),
+  services: z.strictObject({ paid_services_allowed: z.boolean().optional(), total_service_instances: Limit, total_service_keys: Limit }).optional(),
+  routes: z.strictObject({ total_routes: Limit, total_reserved_ports: Limit }).optional(),
 };
-const CreateOrgQuota = z.object({ name: z.string().min(1).max(250), ...QuotaBody, domains: z.object({ total_domains: Limit }).optional(), relationships: z.object({ organizations: z.object({ data: z.array(z.object({ guid: z.string() })) }) }).optional() });
-const UpdateOrgQuota = CreateOrgQuota.partial({ name: true });
-const CreateSpaceQuota = z.object({
+const Domains = z.strictObject({ total_domains: Limit }).optional();
+const CreateOrgQuota = z.strictObject({ name: z.string().min(1).max(250), ...QuotaBody, domains: Domains, relationships: z.strictObject({ organizations: z.object({ data: z.array(z.object({ guid: z.string() })) }) }).optional() });
+// CC's update takes no relationships (orgs are applied through .../relationships/organizations): naming them is refused as an unknown field.
+const UpdateOrgQuota = z.strictObject({ name: z.string().min(1).max(250).optional(), ...QuotaBody, domains: Domains });
+const CreateSpaceQuota = z.strictObject({
   name: z.string().min(1).max(250), ...QuotaBody,
-  relationships: z.object({ organization: z.object({ data: z.object({ guid: z.string() }) }), spaces: z.object({ data: z.array(z.object({ guid: z.string() })) }).optional() }),
+  relationships: z.strictObject({ organization: z.object({ data: z.object({ guid: z.string() }) }), spaces: z.object({ data: z.array(z.object({ guid: z.string() })) }).optional() }),
 });
-const UpdateSpaceQuota = z.object({ name: z.string().min(1).max(250).optional(), ...QuotaBody });
+const UpdateSpaceQuota = z.strictObject({ name: z.string().min(1).max(250).optional(), ...QuotaBody });
 const Relate = z.object({ data: z.array(z.object({ guid: z.string().min(1) })).min(1) });
+export const quotaSchemas = { CreateOrgQuota, UpdateOrgQuota, CreateSpaceQuota, UpdateSpaceQuota, Relate };
 
-type QuotaInput = Pick<z.infer<typeof UpdateOrgQuota>, "apps" | "services" | "routes">;
+type QuotaInput = Pick<z.infer<typeof UpdateOrgQuota>, "apps" | "services" | "routes" | "domains">;
 const LIMIT_COLUMNS = ["total_memory_in_mb", "per_process_memory_in_mb", "total_instances", "per_app_tasks", "total_service_instances", "total_routes", "total_reserved_ports"] as const;
+type LimitColumn = (typeof LIMIT_COLUMNS)[number] | "total_domains";
 
-function limitsFrom(b: QuotaInput): Partial<Record<(typeof LIMIT_COLUMNS)[number], number | null>> {
-  const out: Partial<Record<(typeof LIMIT_COLUMNS)[number], number | null>> = {};
-  const put = (k: (typeof LIMIT_COLUMNS)[number], v: number | null | undefined) => {
+/**
+ * The limits this appliance cannot honour, refused rather than stored and
+ * ignored: a quota log rate limit (processes have their own log rate limits,
+ * but no quota sums them here) and service keys (no column keeps it; the
+ * CLI never sends either). Null, unlimited, is what is rendered anyway.
+ * Service instance counts and paid plans, and reserved route ports, are
+ * stored and shown as CF does: no services and no TCP routes exist on this
+ * appliance (routes refuse `port`), so nothing can exceed those limits.
+ */
+function refuseUnsupported(b: QuotaInput): void {
+  if (b.apps?.log_rate_limit_in_bytes_per_second != null) throw unprocessable("apps.log_rate_limit_in_bytes_per_second: quota log rate limits are not supported by the Eirini appliance (send null, unlimited)");
+  if (b.services?.total_service_keys != null) throw unprocessable("services.total_service_keys: service keys are not supported by the Eirini appliance (send null, unlimited)");
+}
+
+function limitsFrom(b: QuotaInput): Partial<Record<LimitColumn, number | null>> {
+  const out: Partial<Record<LimitColumn, number | null>> = {};
+  const put = (k: LimitColumn, v: number | null | undefined) => {
     if (v !== undefined) out[k] = v;
   };
   put("total_memory_in_mb", b.apps?.total_memory_in_mb);
@@ -58,6 +77,7 @@ function limitsFrom(b: QuotaInput): Partial<Record<(typeof LIMIT_COLUMNS)[number
   put("total_service_instances", b.services?.total_service_instances);
   put("total_routes", b.routes?.total_routes);
   put("total_reserved_ports", b.routes?.total_reserved_ports);
+  put("total_domains", b.domains?.total_domains);
   return out;
 }
 
@@ -101,6 +121,7 @@ export function quotaRoutes(deps: CcDeps): Hono<CcEnv> {
     return q;
   };
   const setLimits = (table: string, guid: string, body: QuotaInput) => {
+    refuseUnsupported(body);
     for (const [k, v] of Object.entries(limitsFrom(body))) db.query(`UPDATE ${table} SET ${k} = ? WHERE guid = ?`).run(v, guid);
     if (body.services?.paid_services_allowed !== undefined) db.query(`UPDATE ${table} SET paid_services_allowed = ? WHERE guid = ?`).run(body.services.paid_services_allowed ? 1 : 0, guid);
   };
@@ -191,7 +212,11 @@ export function quotaRoutes(deps: CcDeps): Hono<CcEnv> {
       const now = deps.stamp();
       db.query("INSERT INTO cc_space_quotas (guid, name, org_guid, created_at, updated_at) VALUES (?, ?, ?, ?, ?)").run(guid, body.name, orgGuid, now, now);
       setLimits("cc_space_quotas", guid, body);
-      for (const s of body.relationships.spaces?.data ?? []) db.query("UPDATE cc_spaces SET space_quota_guid = ? WHERE guid = ? AND org_guid = ?").run(guid, s.guid, orgGuid);
+      for (const s of body.relationships.spaces?.data ?? []) {
+        const space = getSpace(db, s.guid);
+        if (space.org_guid !== orgGuid) throw unprocessable(`Space quota '${body.name}' does not belong to the organization of space '${space.name}'.`);
+        db.query("UPDATE cc_spaces SET space_quota_guid = ? WHERE guid = ?").run(guid, space.guid);
+      }
       return getSpaceQuota(guid);
     });
     return c.json(render(b(), q, "space", spacesOf(db, q.guid)), 201);
@@ -289,4 +314,16 @@ export function withinQuota<T>(db: Database, spaceGuid: string, change: () => T,
     if (grew("routes", l.q.total_routes)) throw unprocessable(sp ? `Routes quota exceeded for space '${space.name}'.` : `Routes quota exceeded for organization '${space.org_name}'.`);
   });
   return out;
+}
+
+/**
+ * Refuses (inside the caller's write) a new private domain of `orgGuid` when
+ * its org quota's `domains.total_domains` is already reached, as CC does.
+ */
+export function assertDomainQuota(db: Database, orgGuid: string): void {
+  const q = db.query("SELECT o.name, q.total_domains FROM cc_orgs o JOIN cc_org_quotas q ON q.guid = COALESCE(o.quota_guid, ?) WHERE o.guid = ?")
+    .get(DEFAULT_ORG_QUOTA_GUID, orgGuid) as { name: string; total_domains: number | null } | null;
+  if (!q || q.total_domains === null) return;
+  const { n } = db.query("SELECT COUNT(*) AS n FROM cc_domains WHERE org_guid = ?").get(orgGuid) as { n: number };
+  if (n >= q.total_domains) throw unprocessable(`The number of private domains exceeds the quota for organization "${q.name}"`);
 }

@@ -40,6 +40,7 @@ const CreateRole = z.strictObject({
     space: z.object({ data: z.object({ guid: z.string().min(1) }) }).optional(),
   }),
 });
+export const roleSchemas = { CreateRole };
 
 export function presentUser(b: string, u: CcUserRow) {
   const at = isoSeconds(new Date(u.created_at));

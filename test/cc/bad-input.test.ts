@@ -149,6 +149,14 @@ describe("JSON bodies and queries", () => {
     expect((await res.json()).errors[0]).toMatchObject({ code: 10008, detail: "Unknown field(s): 'flavour'" });
     await expectCfError(await h.req("POST", "/v3/apps", { body: { name: 5, relationships: {} } }), 422, "CF-UnprocessableEntity");
   });
+  test("quota bodies: an unknown field, or relationships on an update (CC applies orgs through .../relationships), is refused, not dropped", async () => {
+    const quota = (await h.json("POST", "/v3/organization_quotas", { name: "strict-q" }, 201)).guid;
+    const org = (await h.json("GET", "/v3/organizations")).resources[0].guid;
+    await expectCfError(await h.req("PATCH", `/v3/organization_quotas/${quota}`, { body: { relationships: { organizations: { data: [{ guid: org }] } } } }), 422, "CF-UnprocessableEntity", /Unknown field\(s\): 'relationships'/);
+    expect((await h.json("GET", `/v3/organization_quotas/${quota}`)).relationships.organizations.data).toEqual([]);
+    await expectCfError(await h.req("POST", "/v3/organization_quotas", { body: { name: "strict-q2", apps: { total_memory: 5 } } }), 422, "CF-UnprocessableEntity", /Unknown field\(s\): 'total_memory'/);
+    await expectCfError(await h.req("PATCH", `/v3/organization_quotas/${quota}`, { body: { routes: { total_route: 5 } } }), 422, "CF-UnprocessableEntity", /Unknown field/);
+  });
   test("an app in a space that does not exist is refused", async () => {
     await expectCfError(await h.req("POST", "/v3/apps", { body: { name: "x", relationships: { space: { data: { guid: "nope" } } } } }), 422, "CF-UnprocessableEntity", /Invalid space/);
   });

@@ -15,6 +15,9 @@ import { buildSchemas } from "../../src/cc/builds.ts";
 import { manifestSchemas } from "../../src/cc/manifest.ts";
 import { packageSchemas } from "../../src/cc/packages.ts";
 import { processSchemas } from "../../src/cc/processes.ts";
+import { isolationSchemas } from "../../src/cc/isolation.ts";
+import { quotaSchemas } from "../../src/cc/quotas.ts";
+import { roleSchemas } from "../../src/cc/roles.ts";
 import { routeSchemas } from "../../src/cc/routes.ts";
 import { taskSchemas } from "../../src/cc/tasks.ts";
 import type { LRP, Task } from "../../src/model/index.ts";
@@ -152,6 +155,99 @@ async function mappedRoute(): Promise<string> {
   return route.guid as string;
 }
 const lrpEntry = (host: string, type = "web") => lrp(type).routes["cf-router"]!.find((r) => r.hostname.startsWith(`${host}.`));
+
+
+type QuotaJson = { guid: string; name: string; apps: Record<string, number | null>; services: Record<string, number | boolean | null>; routes: Record<string, number | null>; domains?: { total_domains: number | null }; relationships: { organizations: { data: { guid: string }[] }; organization?: { data: { guid: string } }; spaces?: { data: { guid: string }[] } } };
+/** The quota a create or update answered with, read back from its GET. */
+const quotaJson = async (res: Response, kind = "organization_quotas") => (await getJson(`/v3/${kind}/${((await res.json()) as { guid: string }).guid}`)) as QuotaJson;
+const roleJson = async (res: Response) => (await res.json()) as { guid: string; type: string; relationships: Record<"user" | "organization" | "space", { data: { guid: string } | null }> };
+let lastSegment = "";
+let lastSegmentOrg = "";
+let lastSegmentSpace = "";
+
+/** Replaces the fresh-entity placeholders with a new org, a new space of the fixture org, or a new user, made for this one request. */
+async function fresh(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  let text = JSON.stringify(body);
+  if (text.includes('"<fresh-org>"')) text = text.replaceAll('"<fresh-org>"', JSON.stringify((await h.json("POST", "/v3/organizations", { name: uniq("fresh-org") }, 201)).guid));
+  if (text.includes('"<fresh-space>"')) text = text.replaceAll('"<fresh-space>"', JSON.stringify((await h.json("POST", "/v3/spaces", { name: uniq("fresh-space"), relationships: { organization: { data: { guid: org } } } }, 201)).guid));
+  if (text.includes('"<fresh-user>"')) text = text.replaceAll('"<fresh-user>"', JSON.stringify((await h.store.users.create(uniq("role-user"), "pw", ["cloud_controller.read"])).guid));
+  if (text.includes('"<fresh-username>"')) {
+    const name = uniq("role-user");
+    await h.store.users.create(name, "pw", ["cloud_controller.read"]);
+    text = text.replaceAll('"<fresh-username>"', JSON.stringify(name));
+  }
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** A new org with a new isolation segment entitled to it. */
+async function entitledSegment(): Promise<{ orgGuid: string; segment: string }> {
+  const orgGuid = (await h.json("POST", "/v3/organizations", { name: uniq("seg-org") }, 201)).guid as string;
+  const segment = (await h.json("POST", "/v3/isolation_segments", { name: uniq("seg") }, 201)).guid as string;
+  await h.json("POST", `/v3/isolation_segments/${segment}/relationships/organizations`, { data: [{ guid: orgGuid }] });
+  return { orgGuid, segment };
+}
+
+/** The app, service and route limits org and space quotas share: stored and shown (enforced by withinQuota where CF enforces them), or refused. */
+const quotaLimitRules = (kind: "organization_quotas" | "space_quotas"): Record<string, Rule | Rule[]> => {
+  const limitRule = (group: "apps" | "services" | "routes", field: string, value: number | boolean, enforced?: (quota: string) => Promise<void>): Rule => ({
+    body: { [group]: { [field]: value } },
+    check: async (res) => {
+      const q = await quotaJson(res, kind);
+      expect(q[group][field]).toBe(value);
+      if (enforced) await enforced(q.guid);
+    },
+  });
+  /**
+   * Enforced too (the limits no cf CLI test drives): the space quota is put on the fixture space for one refused
+   * change, then taken off again. The org quota's limit goes through the same check (withinQuota).
+   */
+  const onFixtureSpace = (attempt: () => Promise<Response>, refusal: string) =>
+    kind === "space_quotas"
+      ? async (quota: string) => {
+        await h.json("POST", `/v3/space_quotas/${quota}/relationships/spaces`, { data: [{ guid: h.spaceGuid() }] });
+        try {
+          const res = await attempt();
+          expect({ status: res.status, text: await res.text() }).toMatchObject({ status: 422, text: expect.stringContaining(refusal) });
+        } finally {
+          expect((await h.req("DELETE", `/v3/space_quotas/${quota}/relationships/spaces/${h.spaceGuid()}`)).status).toBe(204);
+        }
+      }
+      : undefined;
+  return {
+    "apps.total_memory_in_mb": limitRule("apps", "total_memory_in_mb", 2048),
+    "apps.per_process_memory_in_mb": limitRule("apps", "per_process_memory_in_mb", 512),
+    "apps.total_instances": limitRule("apps", "total_instances", 7, onFixtureSpace(() => h.req("POST", `/v3/processes/${web.guid}/actions/scale`, { body: { instances: 8 } }), "space_app_instance_limit_exceeded")),
+    "apps.per_app_tasks": limitRule("apps", "per_app_tasks", 0, onFixtureSpace(() => h.req("POST", `/v3/apps/${app.guid}/tasks`, { body: { command: "echo over" } }), "space_app_task_limit_exceeded")),
+    "apps.log_rate_limit_in_bytes_per_second": [
+      { body: { apps: { log_rate_limit_in_bytes_per_second: 1024 } }, refused: "apps.log_rate_limit_in_bytes_per_second" },
+      { body: { apps: { log_rate_limit_in_bytes_per_second: null } }, check: async (res) => void expect((await quotaJson(res, kind)).apps.log_rate_limit_in_bytes_per_second).toBeNull() },
+    ],
+    "services.paid_services_allowed": limitRule("services", "paid_services_allowed", false),
+    "services.total_service_instances": limitRule("services", "total_service_instances", 5),
+    "services.total_service_keys": [
+      { body: { services: { total_service_keys: 4 } }, refused: "services.total_service_keys" },
+      { body: { services: { total_service_keys: null } }, check: async (res) => void expect((await quotaJson(res, kind)).services.total_service_keys).toBeNull() },
+    ],
+    "routes.total_routes": limitRule("routes", "total_routes", 9),
+    "routes.total_reserved_ports": limitRule("routes", "total_reserved_ports", 2),
+  };
+};
+/** An org quota's private-domain limit: shown, and a further private domain of an org on it is refused. */
+const domainLimitRules: Record<string, Rule> = {
+  "domains.total_domains": {
+    body: { domains: { total_domains: 1 } },
+    check: async (res) => {
+      const q = await quotaJson(res);
+      expect(q.domains?.total_domains).toBe(1);
+      const o = (await h.json("POST", "/v3/organizations", { name: uniq("dom-org") }, 201)).guid;
+      await h.json("POST", `/v3/organization_quotas/${q.guid}/relationships/organizations`, { data: [{ guid: o }] });
+      const domain = (name: string) => h.req("POST", "/v3/domains", { body: { name, relationships: { organization: { data: { guid: o } } } } });
+      expect((await domain(`${uniq("first")}.example.test`)).status).toBe(201);
+      const second = await domain(`${uniq("second")}.example.test`);
+      expect({ status: second.status, text: await second.text() }).toMatchObject({ status: 422, text: expect.stringContaining("private domains exceeds the quota") });
+    },
+  },
+};
 
 let patchedRoute = "";
 let destRoute = "";
@@ -602,6 +698,189 @@ Object.assign(endpoints, {
       } },
     },
   },
+  // Quotas: each case makes a quota of its own (and a fresh org or space where it applies one), so no limit reaches the fixtures.
+  "POST /v3/organization_quotas": {
+    schema: quotaSchemas.CreateOrgQuota,
+    send: async (body: Record<string, unknown>) => h.req("POST", "/v3/organization_quotas", { body: await fresh({ name: uniq("oq"), ...body }) }),
+    rules: {
+      name: { body: () => ({ name: uniq("named-oq") }), check: async (res) => void expect((await quotaJson(res)).name).toStartWith("named-oq") },
+      ...quotaLimitRules("organization_quotas"),
+      ...domainLimitRules,
+      "relationships.organizations.data[].guid": {
+        body: { relationships: { organizations: { data: [{ guid: "<fresh-org>" }] } } },
+        check: async (res) => {
+          const q = await quotaJson(res);
+          expect(q.relationships.organizations.data).toHaveLength(1);
+          expect((await getJson(`/v3/organization_quotas?organization_guids=${q.relationships.organizations.data[0]!.guid}`)).resources.map((x: { guid: string }) => x.guid)).toEqual([q.guid]);
+        },
+      },
+    },
+  },
+  "PATCH /v3/organization_quotas/:guid": {
+    schema: quotaSchemas.UpdateOrgQuota,
+    send: async (body: Record<string, unknown>) => {
+      const made = await h.json("POST", "/v3/organization_quotas", { name: uniq("patch-oq") }, 201);
+      return h.req("PATCH", `/v3/organization_quotas/${made.guid}`, { body: await fresh(body) });
+    },
+    rules: {
+      name: { body: () => ({ name: uniq("renamed-oq") }), check: async (res) => void expect((await quotaJson(res)).name).toStartWith("renamed-oq") },
+      ...quotaLimitRules("organization_quotas"),
+      ...domainLimitRules,
+    },
+  },
+  "POST /v3/organization_quotas/:guid/relationships/organizations": {
+    schema: quotaSchemas.Relate,
+    send: async (body: Record<string, unknown>) => {
+      const made = await h.json("POST", "/v3/organization_quotas", { name: uniq("rel-oq") }, 201);
+      return h.req("POST", `/v3/organization_quotas/${made.guid}/relationships/organizations`, { body: await fresh(body) });
+    },
+    rules: {
+      "data[].guid": {
+        body: { data: [{ guid: "<fresh-org>" }] },
+        check: async (res) => {
+          const [{ guid }] = ((await res.json()) as { data: { guid: string }[] }).data as [{ guid: string }];
+          expect((await getJson(`/v3/organization_quotas?organization_guids=${guid}`)).resources).toHaveLength(1);
+          expect((await getJson(`/v3/organization_quotas?organization_guids=${guid}`)).resources[0].name).toStartWith("rel-oq");
+        },
+      },
+    },
+  },
+  "POST /v3/space_quotas": {
+    schema: quotaSchemas.CreateSpaceQuota,
+    send: async (body: Record<string, unknown>) => h.req("POST", "/v3/space_quotas", { body: await fresh({ name: uniq("sq"), relationships: { organization: { data: { guid: org } } }, ...body }) }),
+    rules: {
+      name: { body: () => ({ name: uniq("named-sq") }), check: async (res) => void expect((await quotaJson(res, "space_quotas")).name).toStartWith("named-sq") },
+      ...quotaLimitRules("space_quotas"),
+      "relationships.organization.data.guid": { body: { relationships: { organization: { data: { guid: "<org>" } } } }, check: async (res) => void expect((await quotaJson(res, "space_quotas")).relationships.organization!.data.guid).toBe(org) },
+      "relationships.spaces.data[].guid": [
+        {
+          body: { relationships: { organization: { data: { guid: "<org>" } }, spaces: { data: [{ guid: "<fresh-space>" }] } } },
+          check: async (res) => {
+            const q = await quotaJson(res, "space_quotas");
+            expect(q.relationships.spaces!.data).toHaveLength(1);
+            expect((await getJson(`/v3/space_quotas?space_guids=${q.relationships.spaces!.data[0]!.guid}`)).resources.map((x: { guid: string }) => x.guid)).toEqual([q.guid]);
+          },
+        },
+        // A space of another organization is refused, not skipped.
+        { body: { relationships: { organization: { data: { guid: "<fresh-org>" } }, spaces: { data: [{ guid: "<fresh-space>" }] } } }, refused: "does not belong to the organization" },
+      ],
+    },
+  },
+  "PATCH /v3/space_quotas/:guid": {
+    schema: quotaSchemas.UpdateSpaceQuota,
+    send: async (body: Record<string, unknown>) => {
+      const made = await h.json("POST", "/v3/space_quotas", { name: uniq("patch-sq"), relationships: { organization: { data: { guid: org } } } }, 201);
+      return h.req("PATCH", `/v3/space_quotas/${made.guid}`, { body });
+    },
+    rules: {
+      name: { body: () => ({ name: uniq("renamed-sq") }), check: async (res) => void expect((await quotaJson(res, "space_quotas")).name).toStartWith("renamed-sq") },
+      ...quotaLimitRules("space_quotas"),
+    },
+  },
+  "POST /v3/space_quotas/:guid/relationships/spaces": {
+    schema: quotaSchemas.Relate,
+    send: async (body: Record<string, unknown>) => {
+      const made = await h.json("POST", "/v3/space_quotas", { name: uniq("rel-sq"), relationships: { organization: { data: { guid: org } } } }, 201);
+      return h.req("POST", `/v3/space_quotas/${made.guid}/relationships/spaces`, { body: await fresh(body) });
+    },
+    rules: {
+      "data[].guid": {
+        body: { data: [{ guid: "<fresh-space>" }] },
+        check: async (res) => {
+          const [{ guid }] = ((await res.json()) as { data: { guid: string }[] }).data as [{ guid: string }];
+          expect((await getJson(`/v3/space_quotas?space_guids=${guid}`)).resources[0].name).toStartWith("rel-sq");
+        },
+      },
+    },
+  },
+  "POST /v3/roles": {
+    schema: roleSchemas.CreateRole,
+    send: async (body: Record<string, unknown>) => {
+      const sent = (await fresh(body)) as { relationships: { user: { data: { guid?: string } }; space?: unknown } };
+      // A space role needs an org role first (CC's rule): the fresh user gets one in the fixture org.
+      if (sent.relationships.space) await h.json("POST", "/v3/roles", { type: "organization_user", relationships: { user: sent.relationships.user, organization: { data: { guid: org } } } }, 201);
+      return h.req("POST", "/v3/roles", { body: sent });
+    },
+    rules: {
+      type: { body: { type: "organization_auditor", relationships: { user: { data: { guid: "<fresh-user>" } }, organization: { data: { guid: "<org>" } } } }, check: async (res) => void expect((await roleJson(res)).type).toBe("organization_auditor") },
+      "relationships.user.data": [
+        { body: { type: "organization_user", relationships: { user: { data: { guid: "<fresh-user>" } }, organization: { data: { guid: "<org>" } } } }, check: async (res) => void expect((await getJson(`/v3/users/${(await roleJson(res)).relationships.user.data!.guid}`)).username).toStartWith("role-user") },
+        {
+          body: { type: "organization_user", relationships: { user: { data: { username: "<fresh-username>", origin: "uaa" } }, organization: { data: { guid: "<org>" } } } },
+          check: async (res) => {
+            const role = await roleJson(res);
+            expect((await getJson(`/v3/users/${role.relationships.user.data!.guid}`)).username).toStartWith("role-user");
+          },
+        },
+        // Only the appliance's own UAA users exist: another origin names nobody.
+        { body: { type: "organization_user", relationships: { user: { data: { username: "<fresh-username>", origin: "ldap" } }, organization: { data: { guid: "<org>" } } } }, refused: "origin 'ldap'" },
+      ],
+      "relationships.organization.data.guid": { body: { type: "organization_manager", relationships: { user: { data: { guid: "<fresh-user>" } }, organization: { data: { guid: "<org>" } } } }, check: async (res) => void expect((await roleJson(res)).relationships.organization.data?.guid).toBe(org) },
+      "relationships.space.data.guid": {
+        body: { type: "space_auditor", relationships: { user: { data: { guid: "<fresh-user>" } }, space: { data: { guid: "<space>" } } } },
+        check: async (res) => {
+          const role = await roleJson(res);
+          expect(role.relationships.space.data?.guid).toBe(h.spaceGuid());
+          expect((await getJson(`/v3/roles/${role.guid}`)).type).toBe("space_auditor");
+        },
+      },
+    },
+  },
+  "POST /v3/isolation_segments": {
+    schema: isolationSchemas.Create,
+    send: (body: Record<string, unknown>) => h.req("POST", "/v3/isolation_segments", { body: { name: uniq("seg"), ...body } }),
+    rules: {
+      name: { body: { name: "named-seg" }, check: async (res) => void expect((await getJson(`/v3/isolation_segments/${((await res.json()) as { guid: string }).guid}`)).name).toBe("named-seg") },
+      metadata: [
+        { body: { metadata: labels }, refused: "labels and annotations on isolation segments are not supported" },
+        { body: { metadata: annotations }, refused: "labels and annotations on isolation segments are not supported" },
+      ],
+    },
+  },
+  "POST /v3/isolation_segments/:guid/relationships/organizations": {
+    schema: isolationSchemas.ToMany,
+    send: async (body: Record<string, unknown>) => {
+      lastSegment = (await h.json("POST", "/v3/isolation_segments", { name: uniq("ent-seg") }, 201)).guid;
+      return h.req("POST", `/v3/isolation_segments/${lastSegment}/relationships/organizations`, { body: await fresh(body) });
+    },
+    rules: {
+      "data[].guid": {
+        body: { data: [{ guid: "<fresh-org>" }] },
+        check: async (res) => {
+          const [{ guid }] = ((await res.json()) as { data: { guid: string }[] }).data as [{ guid: string }];
+          expect((await getJson(`/v3/isolation_segments/${lastSegment}/organizations`)).resources.map((o: { guid: string }) => o.guid)).toEqual([guid]);
+        },
+      },
+    },
+  },
+  "PATCH /v3/organizations/:guid/relationships/default_isolation_segment": {
+    schema: isolationSchemas.ToOne,
+    send: async (body: Record<string, unknown>) => {
+      const { orgGuid: o, segment } = await entitledSegment();
+      lastSegmentOrg = o;
+      return h.req("PATCH", `/v3/organizations/${o}/relationships/default_isolation_segment`, { body: JSON.parse(JSON.stringify(body).replaceAll('"<segment>"', JSON.stringify(segment))) });
+    },
+    rules: {
+      "data.guid": {
+        body: { data: { guid: "<segment>" } },
+        check: async (res) => void expect((await getJson(`/v3/organizations/${lastSegmentOrg}/relationships/default_isolation_segment`)).data.guid).toBe(((await res.json()) as { data: { guid: string } }).data.guid),
+      },
+    },
+  },
+  "PATCH /v3/spaces/:guid/relationships/isolation_segment": {
+    schema: isolationSchemas.ToOne,
+    send: async (body: Record<string, unknown>) => {
+      const { orgGuid: o, segment } = await entitledSegment();
+      lastSegmentSpace = (await h.json("POST", "/v3/spaces", { name: uniq("seg-space"), relationships: { organization: { data: { guid: o } } } }, 201)).guid;
+      return h.req("PATCH", `/v3/spaces/${lastSegmentSpace}/relationships/isolation_segment`, { body: JSON.parse(JSON.stringify(body).replaceAll('"<segment>"', JSON.stringify(segment))) });
+    },
+    rules: {
+      "data.guid": {
+        body: { data: { guid: "<segment>" } },
+        check: async (res) => void expect((await getJson(`/v3/spaces/${lastSegmentSpace}/relationships/isolation_segment`)).data.guid).toBe(((await res.json()) as { data: { guid: string } }).data.guid),
+      },
+    },
+  },
 } satisfies Record<string, Endpoint>);
 
 endpoints["POST /v3/spaces/:guid/actions/apply_manifest"] = { schema: manifestSchemas.Manifest, send: applyManifest, rules: manifestRules };
@@ -633,6 +912,7 @@ describe("every accepted input is honoured or refused", () => {
       "processes.ts": processSchemas, "tasks.ts": taskSchemas, "routes.ts": routeSchemas, "apps.ts": appSchemas, "builds.ts": buildSchemas, "packages.ts": packageSchemas,
       "app-features.ts": appFeatureSchemas, "buildpacks.ts": buildpackSchemas, "domains.ts": domainSchemas, "env-var-groups.ts": envVarGroupSchemas,
       "feature-flags.ts": featureFlagSchemas, "orgs-spaces.ts": orgSpaceSchemas, "package-copy.ts": packageCopySchemas,
+      "quotas.ts": quotaSchemas, "roles.ts": roleSchemas, "isolation.ts": isolationSchemas,
     };
     const missing = [...read].filter((k) => {
       const [file, name] = k.split(":") as [string, string];
