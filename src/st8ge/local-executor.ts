@@ -21,6 +21,8 @@ export interface LocalExecutorOptions {
   gzipLevel?: number;
   /** Most entries an app package may unpack to. */
   maxEntries?: number;
+  /** The appliance's runtime routes as this machine reaches them (EIRINI_RUNTIMES_URL). */
+  runtimesUrl?: () => string;
 }
 
 const MB = 1024 * 1024;
@@ -127,6 +129,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
       const env: Record<string, string> = {
         LANG: "en_US.UTF-8",
         PATH: path,
+        ...(opts.runtimesUrl ? { EIRINI_RUNTIMES_URL: opts.runtimesUrl() } : {}),
         ...job.env,
         HOME: join(work, "home"),
         TMPDIR: join(work, "tmp"),

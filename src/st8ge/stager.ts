@@ -4,6 +4,7 @@ import type { Logger } from "../log/index.ts";
 import { StagingRequest, type LogLine, type LogSink, type StagingRequestInput, type StagingResult } from "../model/index.ts";
 import type { BlobStore } from "../store/index.ts";
 import type { Buildpack, BuildpackStore } from "./buildpack-store.ts";
+import { builtinAlias } from "./builtin-buildpacks.ts";
 import { NO_BUILDPACK_DETECTED, StagingError } from "./errors.ts";
 import type { JobBuildpack, StagingExecutor } from "./executor.ts";
 import { stagingEnv } from "./staging-env.ts";
@@ -22,6 +23,11 @@ export interface StagerOptions {
   nowNs?: () => bigint;
   /** Milliseconds, for durations. */
   nowMs?: () => number;
+  /**
+   * Issues the token a staging fetches runtimes with (EIRINI_RUNTIMES_TOKEN;
+   * the executor adds EIRINI_RUNTIMES_URL, the address it reaches the appliance at).
+   */
+  runtimeToken?: (stagingGuid: string, ttlSec: number) => string;
 }
 
 export interface StageOptions {
@@ -66,7 +72,11 @@ export function createStager(o: StagerOptions): Stager {
   mkdirSync(o.cacheRoot, { recursive: true });
 
   function resolve(req: StagingRequest): { list: JobBuildpack[]; detect: boolean } {
-    const byName = (name: string) => o.buildpacks.get(name) ?? (name.endsWith("_buildpack") ? o.buildpacks.get(name.slice(0, -"_buildpack".length)) : null);
+    // Old short names of the built-ins (`nodejs`, `procfile`) still name them.
+    const byName = (name: string) => {
+      const alias = builtinAlias(name);
+      return o.buildpacks.get(name) ?? (alias ? o.buildpacks.get(alias) : null) ?? (name.endsWith("_buildpack") ? o.buildpacks.get(name.slice(0, -"_buildpack".length)) : null);
+    };
     const job = (bp: Buildpack): JobBuildpack => ({ name: bp.name, source: { zip: o.buildpacks.zipPath(bp)! } });
     if (req.buildpacks.length > 0) {
       for (const ref of req.buildpacks) {
@@ -142,7 +152,7 @@ export function createStager(o: StagerOptions): Stager {
           package: source,
           buildpacks: list,
           detect,
-          env,
+          env: o.runtimeToken ? { ...env, EIRINI_RUNTIMES_TOKEN: o.runtimeToken(req.staging_guid, req.timeout_ms / 1000 + 60) } : env,
           startCommand: req.start_command,
           limits: { timeoutMs: req.timeout_ms, memoryBytes: req.memory_mb * MB, diskBytes: req.disk_mb * MB },
           ...(existsSync(cacheDir) ? { cacheDir } : {}),

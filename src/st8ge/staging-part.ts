@@ -9,6 +9,8 @@ import { BuildpackStore } from "./buildpack-store.ts";
 import type { StagingExecutor } from "./executor.ts";
 import { createLocalExecutor } from "./local-executor.ts";
 import { createStager, type Stager } from "./stager.ts";
+import { RUNTIMES_PREFIX, RuntimeProvider, RuntimeStore, RuntimeTokens, runtimeRoutes } from "./runtimes/index.ts";
+import type { Hono } from "hono";
 
 export interface StagingDeps {
   store: Pick<Store, "dataDir" | "db" | "blobs" | "settings">;
@@ -17,6 +19,9 @@ export interface StagingDeps {
   logger?: Logger;
   /** Defaults to the local executor working under `<dataDir>/staging/work`. */
   executor?: StagingExecutor;
+  /** With both, stagings can fetch runtimes from the appliance (`EIRINI_RUNTIMES_URL`, `..._TOKEN`). */
+  tokenKey?: string;
+  baseUrl?: () => string;
 }
 
 export interface Staging {
@@ -24,17 +29,25 @@ export interface Staging {
   executor: StagingExecutor;
   /** Requests without `timeout_ms` get the configured staging timeout. */
   stager: Stager;
+  /** The runtime dependency store and how stagings reach it. */
+  runtimes: RuntimeProvider;
+  /** The runtime routes (staging downloads, admin API); absent without a token key. */
+  routes?: Hono;
 }
 
 /** Wires staging over an open store: buildpack store, executor, stager. */
 export function createStaging(d: StagingDeps): Staging {
   const buildpacks = new BuildpackStore(d.store.db, d.store.blobs);
+  const runtimes = new RuntimeProvider({ store: new RuntimeStore(join(d.store.dataDir, "runtimes")), download: d.config.staging.runtimes.download, sources: d.config.staging.runtimes.sources });
+  const tokens = d.tokenKey ? new RuntimeTokens(d.tokenKey) : null;
+  const baseUrl = d.baseUrl;
   const executor =
     d.executor ??
     createLocalExecutor({
       workRoot: join(d.store.dataDir, "staging", "work"),
       gzipLevel: d.config.staging.dropletGzipLevel,
       ...(d.config.staging.stackPath ? { path: d.config.staging.stackPath } : {}),
+      ...(baseUrl ? { runtimesUrl: () => `${baseUrl().replace(/\/+$/, "")}${RUNTIMES_PREFIX}` } : {}),
     });
   const inner = createStager({
     executor,
@@ -43,17 +56,20 @@ export function createStaging(d: StagingDeps): Staging {
     logSink: d.logSink,
     cacheRoot: join(d.store.dataDir, "staging", "cache"),
     ...(d.logger ? { logger: d.logger } : {}),
+    ...(tokens ? { runtimeToken: (guid: string, ttl: number) => tokens.issue(guid, ttl) } : {}),
   });
   const stager: Stager = {
     stage: (req: StagingRequestInput, pkg, opts) => inner.stage({ timeout_ms: d.config.staging.timeoutMs, stack: d.config.staging.defaultStack, ...req }, pkg, opts),
   };
-  return { buildpacks, executor, stager };
+  const routes = tokens && d.tokenKey ? runtimeRoutes({ provider: runtimes, tokens, tokenKey: d.tokenKey }) : undefined;
+  return { buildpacks, executor, stager, runtimes, ...(routes ? { routes } : {}) };
 }
 
 /** The appliance part: installs the built-in buildpacks at start (first start adds them). */
-export function createStagingPart(d: { store: Pick<Store, "db" | "blobs" | "settings">; logger: Logger }): AppliancePart {
+export function createStagingPart(d: { store: Pick<Store, "db" | "blobs" | "settings">; logger: Logger; routes?: Hono }): AppliancePart {
   return {
     name: "st8ge",
+    ...(d.routes ? { routes: d.routes } : {}),
     async start() {
       const changed = await installBuiltinBuildpacks(new BuildpackStore(d.store.db, d.store.blobs), d.store.settings);
       if (changed.length > 0) d.logger.info("built-in buildpacks installed", { part: "st8ge", buildpacks: changed.join(",") });

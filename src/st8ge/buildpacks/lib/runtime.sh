@@ -1,0 +1,89 @@
+# Sourced by the built-in buildpacks: runtimes (node, python, go, ...) come
+# from the appliance's runtime store, never from the stack. The staging has
+# EIRINI_RUNTIMES_URL and a read-only EIRINI_RUNTIMES_TOKEN; the archive is
+# checked against the sha256 the store names and kept in the buildpack cache,
+# unpacked, so a re-staging copies it from there without any transfer.
+#
+#   install_runtime NAME VERSION-RANGE DEST CACHE
+# sets RUNTIME_VERSION. Returns 1 with the store's one-line reason on stderr
+# when the store has no matching runtime, 2 when the store has no runtime of
+# that NAME for the stack at all (the caller may fall back to the stack's own).
+
+runtime_fail() {
+  printf '       **ERROR** %s\n' "$*" >&2
+}
+
+install_runtime() {
+  rt_name=$1
+  rt_want=$2
+  rt_dest=$3
+  rt_cache=$4
+  RUNTIME_VERSION=
+  if [ -z "${EIRINI_RUNTIMES_URL:-}" ] || [ -z "${EIRINI_RUNTIMES_TOKEN:-}" ]; then
+    runtime_fail "runtime $rt_name ${rt_want:-(any version)} is needed, but this staging has no runtime store to get it from"
+    return 2
+  fi
+  rt_auth="Authorization: Bearer $EIRINI_RUNTIMES_TOKEN"
+  rt_ans=$(curl -sS -G -w '\n%{http_code}' -H "$rt_auth" --data-urlencode "name=$rt_name" --data-urlencode "version=$rt_want" --data-urlencode "stack=${CF_STACK:-}" "$EIRINI_RUNTIMES_URL/resolve" 2>&1)
+  rt_code=$(printf '%s\n' "$rt_ans" | tail -n 1)
+  rt_body=$(printf '%s\n' "$rt_ans" | sed '$d')
+  case "$rt_code" in
+    200) ;;
+    404) runtime_fail "$rt_body"; return 2 ;;
+    000) runtime_fail "the runtime store did not answer: $rt_body"; return 1 ;;
+    *) runtime_fail "$rt_body"; return 1 ;;
+  esac
+  # shellcheck disable=SC2086
+  set -- $rt_body
+  RUNTIME_VERSION=$2
+  rt_sha=$3
+  rt_dir=$rt_cache/runtimes/$rt_name-$rt_sha
+  if [ -d "$rt_dir" ]; then
+    echo "-----> Using $rt_name $RUNTIME_VERSION from the cache"
+  else
+    echo "-----> Installing $rt_name $RUNTIME_VERSION"
+    # Only the newest runtime of a name stays cached.
+    rm -rf "$rt_cache/runtimes/$rt_name-"*
+    mkdir -p "$rt_cache/runtimes"
+    rt_tgz=$rt_cache/runtimes/.$rt_name-$rt_sha.tgz
+    if ! curl -fsS -H "$rt_auth" -o "$rt_tgz" "$EIRINI_RUNTIMES_URL/files/$rt_sha" 2>"$rt_tgz.err"; then
+      runtime_fail "downloading $rt_name $RUNTIME_VERSION from the runtime store failed: $(cat "$rt_tgz.err")"
+      rm -f "$rt_tgz" "$rt_tgz.err"
+      return 1
+    fi
+    rm -f "$rt_tgz.err"
+    rt_got=$(sha256sum "$rt_tgz" | cut -d' ' -f1)
+    if [ "$rt_got" != "$rt_sha" ]; then
+      runtime_fail "$rt_name $RUNTIME_VERSION: the download has sha256 $rt_got, not $rt_sha"
+      rm -f "$rt_tgz"
+      return 1
+    fi
+    mkdir -p "$rt_dir.tmp"
+    if ! tar -xzf "$rt_tgz" -C "$rt_dir.tmp"; then
+      runtime_fail "$rt_name $RUNTIME_VERSION: the archive does not unpack"
+      rm -rf "$rt_dir.tmp" "$rt_tgz"
+      return 1
+    fi
+    rm -f "$rt_tgz"
+    mv "$rt_dir.tmp" "$rt_dir"
+  fi
+  if [ -n "$rt_dest" ]; then
+    rm -rf "$rt_dest"
+    mkdir -p "$(dirname "$rt_dest")"
+    # Hard links when cache and droplet share a filesystem (a re-staging copies nothing).
+    cp -al "$rt_dir" "$rt_dest" 2>/dev/null || cp -a "$rt_dir" "$rt_dest"
+  fi
+  return 0
+}
+
+# The value of a top-level JSON object's string member inside another
+# ("engines" -> "node") without a JSON tool: enough for package.json.
+json_member() {
+  tr -d '\n\r' < "$1" | grep -o "\"$2\"[[:space:]]*:[[:space:]]*{[^}]*}" | grep -o "\"$3\"[[:space:]]*:[[:space:]]*\"[^\"]*\"" | head -n 1 | sed 's/.*:[[:space:]]*"\([^"]*\)"$/\1/'
+}
+
+# Writes the deps/<index>/config.yml libbuildpack-based buildpacks write: the
+# builder reads name and version from it for the droplet's buildpack list.
+write_dep_config() {
+  printf -- "---\nname: %s\nconfig: {}\nversion: %s\n" "$3" "$4" > "$1/$2/config.yml"
+}
