@@ -1,5 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { seedCache } from "./cache-seed.ts";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
 import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./executor.ts";
@@ -120,7 +121,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         }
       }
       if (job.cacheDir && existsSync(job.cacheDir)) {
-        cpSync(job.cacheDir, join(work, "cache"), { recursive: true, verbatimSymlinks: true });
+        seedCache(job.cacheDir, join(work, "cache"));
       }
       writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${cacheKey(b.name)}\n`).join(""));
       writeFileSync(join(work, "lifecycle.sh"), builderScript, { mode: 0o755 });

@@ -1,4 +1,5 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log/index.ts";
 import { StagingRequest, type LogLine, type LogSink, type StagingRequestInput, type StagingResult } from "../model/index.ts";
@@ -101,7 +102,11 @@ export function createStager(o: StagerOptions): Stager {
     }
     let appGuid = typeof input?.app_guid === "string" && input.app_guid ? input.app_guid : "unknown";
     let lastTs = 0n;
+    // A buildpack's own "**ERROR** <reason>" line (libbuildpack's and ours) says why it failed better than its exit status.
+    let reason = "";
     const emit = (stream: "OUT" | "ERR", message: string) => {
+      const m = /\*\*ERROR\*\*\s*(.+)$/.exec(message);
+      if (m) reason = m[1]!.trim();
       let ts = nowNs();
       if (ts <= lastTs) ts = lastTs + 1n;
       lastTs = ts;
@@ -188,7 +193,8 @@ export function createStager(o: StagerOptions): Stager {
     };
 
     const result = run().catch((err: unknown) => {
-      const e = err instanceof StagingError ? err : new StagingError("StagerError", `staging failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      let e = err instanceof StagingError ? err : new StagingError("StagerError", `staging failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      if (reason && e.code === "BuildpackCompileFailed") e = new StagingError(e.code, `${e.message}: ${reason}`, { cause: e });
       emit("ERR", `Staging failed: ${e.message}`);
       o.logger?.info("staging failed", { app_guid: appGuid, code: e.code, reason: e.message });
       throw e;
@@ -215,6 +221,7 @@ function keepCache(fresh: string, dest: string): void {
     renameSync(incoming, dest);
   } finally {
     rmSync(incoming, { recursive: true, force: true });
-    rmSync(outgoing, { recursive: true, force: true });
+    // The old cache (maybe 100s of MB of runtimes) goes in the background: the staging's result need not wait.
+    void rm(outgoing, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -20,7 +20,7 @@ test("eirini stage streams the log and writes the droplet; the data dir keeps no
   const r = await cli("stage", app, "-o", out, "--data-dir", dataDir, "--env", "A=B");
   expect(r.err).toEqual([]);
   expect(r.code).toBe(0);
-  expect(r.out).toContain("-----> Detecting among buildpacks: staticfile, nodejs, procfile, binary");
+  expect(r.out).toContain("-----> Detecting among buildpacks: staticfile_buildpack, ruby_buildpack, nodejs_buildpack, go_buildpack, python_buildpack, binary_buildpack");
   expect(r.out.some((l) => l.startsWith("-----> Node.js"))).toBe(true);
   const hash = new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex");
   expect(r.out).toContain(`sha256:             ${hash}`);

@@ -80,7 +80,7 @@ describe("Stager with the built-in buildpacks", () => {
     site.stop();
   });
 
-  test("a Procfile app stages with binary_buildpack (the old "procfile"), detected last", async () => {
+  test("a Procfile app stages with binary_buildpack (the old procfile), detected last", async () => {
     const app = writeTree(fresh(), { Procfile: "web: ./serve\n", serve: "#!/bin/sh\nexec python3 -m http.server \"$PORT\"\n" });
     const auto = await staging.stager.stage({ staging_guid: "stg-proc", app_guid: "app-proc" }, { dir: app }).result;
     expect(auto.buildpack_name).toBe("binary_buildpack");
