@@ -43,4 +43,6 @@ export { builderScript };
 export { unpackSource } from "./unpack/package-source.ts";
 export { packTree, type PackResult } from "./droplet-pack.ts";
 export { parseRelease, parseProcfile, stagingInfo } from "./lifecycle/release.ts";
+export { readLifecycleOutputs, readProcfileYaml, type LifecycleOutputs, type BuildpackMetadata } from "./lifecycle/result.ts";
+export { buildpackCacheKey } from "./local-executor.ts";
 export { lifecycleError } from "./lifecycle-status.ts";

@@ -6,7 +6,7 @@ import { StagingError, UnsafeArchiveError } from "./errors.ts";
 import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./executor.ts";
 import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
-import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
+import { readLifecycleOutputs } from "./lifecycle/result.ts";
 import { runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
 import { unpackSource } from "./unpack/package-source.ts";
@@ -45,8 +45,9 @@ function sweepStale(workRoot: string): void {
   }
 }
 
-function cacheKey(name: string): string {
-  return new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 32);
+/** Diego's supply-buildpack cache dir name: xxhash64 of the buildpack key, 16 hex digits. */
+export function buildpackCacheKey(name: string): string {
+  return Bun.hash.xxHash64(name).toString(16).padStart(16, "0");
 }
 
 function killedError(g: GroupResult, job: StagingJob): StagingError {
@@ -123,7 +124,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
       if (job.cacheDir && existsSync(job.cacheDir)) {
         seedCache(job.cacheDir, join(work, "cache"));
       }
-      writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${cacheKey(b.name)}\n`).join(""));
+      writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${buildpackCacheKey(b.name)}\n`).join(""));
       writeFileSync(join(work, "lifecycle.sh"), builderScript, { mode: 0o755 });
       checkpoint();
 
@@ -150,24 +151,14 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
       if (g.exitCode !== 0) throw statusError(work, job, g);
       if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);
 
-      const final = Number(readFileSync(join(work, "out", "chosen"), "utf8").trim());
-      const buildpackName = job.buildpacks[final]!.name;
-      const detectOut = job.detect ? readFileSync(join(work, "out", "detect"), "utf8").trim() : "";
-      const detectedBuildpack = detectOut || buildpackName;
-      let processTypes: Record<string, string>;
-      try {
-        processTypes = parseRelease(readFileSync(join(work, "out", "release.yml"), "utf8"));
-      } catch (err) {
-        throw new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
-      }
       const procfile = join(droplet, "app", "Procfile");
-      if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
-      const startCommand = job.startCommand || processTypes.web || "";
-      if (!startCommand) {
+      const result = readLifecycleOutputs(join(work, "out"), existsSync(procfile) ? readFileSync(procfile, "utf8") : null, job);
+      const { detectedBuildpack, buildpackName, startCommand, processTypes } = result;
+      if (!processTypes.web) {
         hooks.onLine("ERR", "No start command specified by buildpack or via Procfile.");
         hooks.onLine("ERR", "App will not start unless a command is provided at runtime.");
       }
-      writeFileSync(join(droplet, "staging_info.yml"), stagingInfo(detectedBuildpack, startCommand));
+      writeFileSync(join(droplet, "staging_info.yml"), result.stagingInfo);
       checkpoint();
       hooks.onLine("OUT", "Uploading droplet...");
       const packed = await packTree(droplet, job.dropletPath, opts.gzipLevel);

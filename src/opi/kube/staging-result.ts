@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { lifecycleError as sharedLifecycleError, parseProcfile, parseRelease, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
+import { lifecycleError as sharedLifecycleError, readLifecycleOutputs, StagingError, type StagingJob } from "../../st8ge/index.ts";
 
 /** What the lifecycle decided, read from the result a staging pod uploaded. */
 export interface LifecycleResult {
@@ -34,19 +34,13 @@ export function readLifecycleResult(dir: string, job: Pick<StagingJob, "buildpac
   const out = join(dir, "out");
   const exit = read(join(out, "exit"))?.trim() ?? "";
   if (exit !== "0") return lifecycleError(read(join(out, "status")) ?? "", job, exit);
-  const final = Number(read(join(out, "chosen"))?.trim());
-  const buildpack = job.buildpacks[final];
-  if (!buildpack) return new StagingError("StagerError", "staging result names no buildpack");
-  const buildpackName = buildpack.name;
-  const detectedBuildpack = (job.detect ? read(join(out, "detect"))?.trim() : "") || buildpackName;
-  let processTypes: Record<string, string>;
-  try {
-    processTypes = parseRelease(read(join(out, "release.yml")) ?? "");
-  } catch (err) {
-    return new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
-  }
+  // Diego's rules (launch.yml, release, Procfile as YAML, config.yml metadata) are st8ge's, shared with the local executor.
   const procfile = join(dir, "droplet", "app", "Procfile");
-  if (existsSync(procfile)) processTypes = { ...processTypes, ...parseProcfile(readFileSync(procfile, "utf8")) };
-  const startCommand = job.startCommand || processTypes.web || "";
-  return { detectedBuildpack, buildpackName, startCommand, processTypes, stagingInfo: stagingInfo(detectedBuildpack, startCommand) };
+  try {
+    const r = readLifecycleOutputs(out, existsSync(procfile) ? readFileSync(procfile, "utf8") : null, job);
+    return { detectedBuildpack: r.detectedBuildpack, buildpackName: r.buildpackName, startCommand: r.startCommand, processTypes: r.processTypes, stagingInfo: r.stagingInfo };
+  } catch (err) {
+    if (err instanceof StagingError) return err;
+    throw err;
+  }
 }
