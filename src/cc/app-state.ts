@@ -3,6 +3,7 @@ import { recordAudit } from "./audit.ts";
 import { afterCommit } from "./write.ts";
 import type { CcDeps, CcUser } from "./deps.ts";
 import { dockerUnsupported, unprocessable, uniqueness } from "./errors.ts";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { appProcesses, getApp, getDroplet, spaceAndOrg, type AppRow, type ProcessRow } from "./rows.ts";
 
 /**
@@ -14,8 +15,12 @@ type D = Pick<CcDeps, "db" | "newGuid" | "stamp" | "config" | "ports" | "clock">
 
 export const APP_NAME = /^[^\s\u0000-\u001f/\\]{1,255}$/;
 
-/** Refuses docker lifecycles when the backend cannot run images (OpiBackend.supportsDockerImages). */
-export function requireDockerSupport(deps: Pick<CcDeps, "ports">): void {
+/**
+ * The one gate for docker lifecycles: the `diego_docker` feature flag first (CF's own answer when an
+ * admin turned docker off), then whether the backend can run images at all (OpiBackend.supportsDockerImages).
+ */
+export function requireDockerSupport(deps: Pick<CcDeps, "ports" | "db">): void {
+  assertFeatureEnabled(deps, "diego_docker");
   if (deps.ports.instances.supportsDockerImages !== true) throw dockerUnsupported();
 }
 

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { envVarGroup } from "./env-var-groups.ts";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { z } from "zod";
 import { actor, appAudit, createApp, requireDockerSupport, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
 import { recordAudit } from "./audit.ts";
@@ -167,10 +169,11 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.get("/v3/apps/:guid/env", (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
+    assertFeatureEnabled(deps, "env_var_visibility");
     const { space, org } = spaceAndOrg(deps.db, app.space_guid);
     return c.json({
-      staging_env_json: {},
-      running_env_json: {},
+      staging_env_json: envVarGroup(deps, "staging"),
+      running_env_json: envVarGroup(deps, "running"),
       environment_variables: JSON.parse(app.env) as Record<string, string>,
       system_env_json: { VCAP_SERVICES: {} },
       application_env_json: { VCAP_APPLICATION: vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), webProcess(deps.db, app.guid) ?? undefined) },

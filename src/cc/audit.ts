@@ -5,6 +5,8 @@ import { listRows } from "./list.ts";
 import { auditEvent } from "./present.ts";
 import type { AuditRow } from "./rows.ts";
 import { notFound } from "./errors.ts";
+import { timestampFilter, timestampKeys } from "./time-filters.ts";
+import { recordUsageFor } from "./usage-events.ts";
 
 export interface AuditInput {
   type: string;
@@ -25,14 +27,17 @@ export function recordAudit(deps: Pick<CcDeps, "db" | "newGuid" | "stamp">, e: A
     `INSERT INTO cc_audit_events (guid, type, actor_guid, actor_type, actor_name, target_guid, target_type, target_name, data, space_guid, organization_guid, created_at, seq)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(deps.newGuid(), e.type, e.actor.guid, e.actor.type, e.actor.name, e.target.guid, e.target.type, e.target.name, JSON.stringify(e.data ?? {}), e.space_guid ?? "", e.organization_guid ?? "", deps.stamp(), seq);
+  recordUsageFor(deps, e.type, e.target.guid, e.data ?? {});
 }
 
-/** `GET /v3/audit_events` (filters the CLI's `cf events` uses: target_guids, types, space_guids, organization_guids). */
+/** `GET /v3/audit_events` (filters: target_guids, types, space_guids, organization_guids, created_ats with [lt|lte|gt|gte]). */
 export function auditRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   r.get("/v3/audit_events", (c) => {
-    const rows = deps.db.query("SELECT * FROM cc_audit_events ORDER BY seq").all() as AuditRow[];
+    const created = timestampFilter(new URL(c.req.url).searchParams, "created_ats");
+    const rows = (deps.db.query("SELECT * FROM cc_audit_events ORDER BY seq").all() as AuditRow[]).filter((e) => created(e.created_at));
     const res = listRows(c, deps.baseUrl(), rows, {
+      extra: timestampKeys("created_ats"),
       filters: {
         target_guids: (e, v) => v.includes(e.target_guid),
         types: (e, v) => v.includes(e.type),

@@ -4,6 +4,7 @@ import { lrpAnnotations } from "./metadata.ts";
 import { parsePlacementTags, SCHEDULING_KEYS } from "../opi/index.ts";
 import type { AppRow, DropletRow, OrgRow, ProcessRow, SpaceRow } from "./rows.ts";
 import { vcapApplication } from "./vcap.ts";
+import { envVarGroup } from "./env-var-groups.ts";
 
 /**
  * Desired state for the Sink: one LRP per process of every STARTED app with
@@ -49,6 +50,7 @@ export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?:
     hosts.set(key, list);
   }
   const cfApi = deps.baseUrl();
+  const runningGroup = envVarGroup(deps, "running");
   const out: LRP[] = [];
   for (const p of procs) {
     const a = apps.get(p.app_guid);
@@ -56,7 +58,7 @@ export function desiredProcesses(deps: Pick<CcDeps, "db" | "baseUrl">, appGuid?:
     const space = a ? spaces.get(a.space_guid) : undefined;
     const org = space ? orgs.get(space.org_guid) : undefined;
     if (!a || !d || !space || !org || d.state !== "STAGED") continue;
-    out.push(toLrp(a, p, d, space, org, hosts.get(`${a.guid}/${p.type}`) ?? [], cfApi));
+    out.push(toLrp(a, p, d, space, org, hosts.get(`${a.guid}/${p.type}`) ?? [], cfApi, runningGroup));
   }
   return out;
 }
@@ -88,8 +90,10 @@ export function startCommand(p: Pick<ProcessRow, "command" | "type">, d: Pick<Dr
   return types[p.type] ?? (p.type === "web" ? d.start_command : "");
 }
 
-export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, org: OrgRow, hostnames: string[], cfApi: string): LRP {
+export function toLrp(a: AppRow, p: ProcessRow, d: DropletRow, space: SpaceRow, org: OrgRow, hostnames: string[], cfApi: string, runningGroup: Record<string, string> = {}): LRP {
+  // The running environment variable group first: the app's own variables win (env-var-groups.ts).
   const env: Record<string, string> = {
+    ...runningGroup,
     ...(JSON.parse(a.env) as Record<string, string>),
     VCAP_APPLICATION: JSON.stringify(vcapApplication(a, space, org, hostnames, cfApi, p)),
     VCAP_SERVICES: "{}",

@@ -40,6 +40,16 @@ import { stackRoutes } from "./stacks.ts";
 import { StagingRunner } from "./staging.ts";
 import { recordTaskCompletion, taskRoutes } from "./tasks.ts";
 import { authenticate, uaaRoutes } from "./uaa.ts";
+import { buildpackRoutes } from "./buildpacks.ts";
+import { DomainNames, domainRoutes } from "./domains.ts";
+import { envVarGroupRoutes } from "./env-var-groups.ts";
+import { featureFlagRoutes } from "./feature-flags.ts";
+import { quotaRoutes } from "./quotas.ts";
+import { roleRoutes } from "./roles.ts";
+import { securityGroupRoutes } from "./security-groups.ts";
+import { serviceRoutes } from "./services.ts";
+import { usageEventRoutes } from "./usage-events.ts";
+import { isCfV2Path, v2Routes } from "./v2.ts";
 
 export type { CcPorts, Stager, StagingHandle, InstancesReader, TaskRunner, CcLogStore, StoredLog, DesiredChange, DesiredStateSource } from "./ports.ts";
 export { CfApiError } from "./errors.ts";
@@ -71,6 +81,8 @@ export interface CloudControllerPart extends AppliancePart, DesiredStateSource {
   recordTaskCompletion(event: TaskCompleted): void;
   /** Resolves once no staging is in flight (tests, shutdown). */
   stagingIdle(): Promise<void>;
+  /** Every domain's name (cached): the router claims hosts under them. */
+  routeDomains(): readonly string[];
 }
 
 /**
@@ -139,6 +151,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   const nowSec = () => Math.floor(clock.now().getTime() / 1000);
   const staging = new StagingRunner(deps);
   seedDefaults(deps);
+  const domainNames = new DomainNames(deps);
 
   const app = new Hono<CcEnv>();
   app.onError((err, c) => renderError(err, c, (e) => log.error("request failed", { method: c.req.method, path: c.req.path, error: e })));
@@ -152,6 +165,9 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     await next();
   });
   for (const sub of [
+    // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
+    domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
+    serviceRoutes(deps), roleRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
     rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
@@ -166,6 +182,8 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   return {
     name: "cc",
     routes: app as unknown as Hono,
+    // The CF V2 paths the cf CLI calls share `/v2/` with the image registry: claim exactly those (v2.ts) before the registry's routes see them.
+    frontDoor: (req) => (isCfV2Path(new URL(req.url).pathname) ? app.fetch(req) : undefined),
     desiredProcesses: (): LRP[] => desiredProcesses(deps),
     desiredLRPs(): LRP[] {
       return announce(desiredProcesses(deps));
@@ -185,6 +203,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     recordCrash: (e) => recordCrash(deps, e),
     recordTaskCompletion: (e) => recordTaskCompletion(deps, e),
     stagingIdle: () => staging.idle(),
+    routeDomains: () => domainNames.list(),
     async start() {
       staging.failInterrupted();
     },

@@ -11,6 +11,8 @@ import { findApp, getApp, getPackage, type DropletRow, type PackageRow } from ".
 import { lookupResource, rememberResource } from "./resource-cache.ts";
 import { readAppZip, safeRelative, ZipRejected, type ZipEntry } from "./zip-check.ts";
 import { write } from "./write.ts";
+import { assertFeatureEnabled, featureEnabled } from "./feature-flags.ts";
+import { copyPackage } from "./package-copy.ts";
 
 const CreatePackage = z.strictObject({
   type: z.enum(["bits", "docker"]),
@@ -42,7 +44,8 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.post("/v3/resource_matches", async (c) => {
     const body = await readJson(c, ResourceMatches);
-    const known = body.resources.filter((res) => {
+    // With resource_matching off, CF matches nothing: the CLI then uploads every file.
+    const known = !featureEnabled(deps, "resource_matching") ? [] : body.resources.filter((res) => {
       const hit = lookupResource(deps, sha1Of(res));
       return hit !== null && hit.size === sizeOf(res);
     });
@@ -70,6 +73,8 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
   });
 
   r.post("/v3/packages", async (c) => {
+    // `cf copy-source`: POST /v3/packages?source_guid= copies another package (package-copy.ts).
+    if (c.req.query("source_guid") !== undefined) return copyPackage(deps, c);
     const body = await readJson(c, CreatePackage);
     const appGuid = body.relationships.app.data.guid;
     if (!findApp(deps.db, appGuid)) throw unprocessable("App is invalid. Ensure it exists and you have access to it.");
@@ -91,6 +96,7 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
   r.post("/v3/packages/:guid/upload", async (c) => {
     const p = getPackage(deps.db, c.req.param("guid"));
     if (p.type !== "bits") throw unprocessable("Only bits packages take uploads");
+    assertFeatureEnabled(deps, "app_bits_upload");
     if (p.state !== "AWAITING_UPLOAD") throw new CfApiError(422, 150004, "CF-PackageBitsAlreadyUploaded", "Bits may be uploaded only once. Create a new package to upload different bits.");
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);

@@ -1,4 +1,5 @@
 import { isoSeconds } from "./clock.ts";
+import { DEFAULT_ORG_QUOTA_GUID } from "./quotas.ts";
 import { renderMetadata, type MetadataColumns } from "./metadata.ts";
 import type {
   AppRow, AuditRow, BuildRow, DestinationRow, DomainRow, DropletRow, JobRow, OrgRow, PackageRow, ProcessRow, RouteRow, SpaceRow, TaskRow,
@@ -17,7 +18,7 @@ const rel = (guid: string | null) => ({ data: guid ? { guid } : null });
 export function org(b: string, o: OrgRow) {
   return {
     guid: o.guid, created_at: ts(o.created_at), updated_at: ts(o.updated_at), name: o.name, suspended: false,
-    relationships: { quota: rel(null) }, metadata: meta(o),
+    relationships: { quota: rel(DEFAULT_ORG_QUOTA_GUID) }, metadata: meta(o),
     links: { self: { href: `${b}/v3/organizations/${o.guid}` }, domains: { href: `${b}/v3/organizations/${o.guid}/domains` }, default_domain: { href: `${b}/v3/organizations/${o.guid}/domains/default` } },
   };
 }
@@ -115,7 +116,7 @@ export function domain(b: string, d: DomainRow) {
   return {
     guid: d.guid, created_at: ts(d.created_at), updated_at: ts(d.updated_at), name: d.name, internal: d.internal === 1,
     router_group: null, supported_protocols: ["http"],
-    relationships: { organization: rel(null), shared_organizations: { data: [] } }, metadata: meta(),
+    relationships: { organization: rel(d.org_guid ?? null), shared_organizations: { data: [] } }, metadata: meta(),
     links: { self: { href: `${b}/v3/domains/${d.guid}` }, route_reservations: { href: `${b}/v3/domains/${d.guid}/route_reservations` } },
   };
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { z } from "zod";
 import { processGuid, type Instance } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
@@ -130,6 +131,7 @@ export function processRoutes(deps: CcDeps): Hono<CcEnv> {
     });
     r.post(`${base}/actions/scale`, async (c) => {
       const p = resolve(c);
+      assertFeatureEnabled(deps, "app_scaling");
       const body = await readJson(c, Scale);
       const updated = write(deps, () => {
         scaleProcess(deps, p, body);
@@ -196,7 +198,7 @@ export async function processStats(deps: CcDeps, p: ProcessRow) {
     return {
       ...base(index),
       state,
-      details: i.placement_error || (state === "CRASHED" ? i.crash_reason || null : null),
+      details: i.placement_error || i.details || (state === "CRASHED" ? i.crash_reason || null : null),
       host: i.host,
       uptime: state === "RUNNING" ? Math.max(0, nowSec - i.since) : 0,
       instance_guid: i.instance_guid,

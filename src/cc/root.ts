@@ -6,8 +6,10 @@ export const CC_API_VERSION = "3.180.0";
 
 /** Resources the embedded CC serves, linked from `GET /v3` (the CLI fails on a missing link). */
 const V3_RESOURCES = [
-  "apps", "audit_events", "builds", "deployments", "domains", "droplets", "feature_flags", "jobs", "organizations",
-  "packages", "processes", "resource_matches", "routes", "spaces", "stacks", "tasks",
+  "app_usage_events", "apps", "audit_events", "buildpacks", "builds", "deployments", "domains", "droplets", "environment_variable_groups",
+  "feature_flags", "isolation_segments", "jobs", "organization_quotas", "organizations", "packages", "processes", "resource_matches", "roles", "routes",
+  "security_groups", "service_brokers", "service_credential_bindings", "service_instances", "service_offerings", "service_plans",
+  "service_route_bindings", "space_quotas", "spaces", "stacks", "tasks",
 ];
 
 /**

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { assertFeatureEnabled } from "./feature-flags.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { actor, touchProcesses } from "./app-state.ts";
@@ -129,6 +130,7 @@ export function routeRoutes(deps: CcDeps): Hono<CcEnv> {
   r.get("/v3/routes/:guid", (c) => c.json(render(getRoute(deps.db, c.req.param("guid")))));
 
   r.post("/v3/routes", async (c) => {
+    assertFeatureEnabled(deps, "route_creation");
     const body = await readJson(c, CreateRoute);
     if (body.port !== undefined) throw unprocessable("Routes with ports need a TCP domain; the Eirini appliance has HTTP domains only");
     const spaceGuid = body.relationships.space.data.guid;

@@ -30,7 +30,7 @@ export interface ProcessRow extends MetadataColumns {
   health_check_type: string; health_check_endpoint: string | null; health_check_timeout: number | null;
   health_check_invocation_timeout: number | null; version: string; created_at: string; updated_at: string;
 }
-export interface DomainRow { guid: string; name: string; internal: number; created_at: string; updated_at: string }
+export interface DomainRow { guid: string; name: string; internal: number; created_at: string; updated_at: string; /** Owning org of a private domain (migration 0011); null or absent for shared. */ org_guid?: string | null }
 export interface RouteRow extends MetadataColumns { guid: string; host: string; path: string; domain_guid: string; space_guid: string; created_at: string; updated_at: string }
 export interface DestinationRow { guid: string; route_guid: string; app_guid: string; process_type: string; port: number; created_at: string }
 export interface TaskRow {

@@ -1,3 +1,4 @@
+import { envVarGroup } from "./env-var-groups.ts";
 import type { StagingRequest, StagingResult } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
 import type { CcDeps } from "./deps.ts";
@@ -31,6 +32,7 @@ export class StagingRunner {
     const { space, org } = spaceAndOrg(deps.db, app.space_guid);
     const web = deps.db.query("SELECT command FROM cc_processes WHERE app_guid = ? AND type = 'web'").get(app.guid) as { command: string | null } | null;
     const env: Record<string, string> = {
+      ...envVarGroup(deps, "staging"),
       ...(JSON.parse(app.env) as Record<string, string>),
       CF_STACK: build.stack,
       VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), deps.baseUrl(), webProcess(deps.db, app.guid) ?? undefined, { mem: build.staging_memory_in_mb, disk: build.staging_disk_in_mb })),
@@ -66,7 +68,8 @@ export class StagingRunner {
     this.running.set(build.guid, { app: app.guid, handle });
     const done = handle.result
       .then((result) => this.succeed(build.guid, result))
-      .catch((err: unknown) => this.fail(build.guid, err instanceof Error ? err.message : String(err)))
+      // The stager has already logged "Staging failed: ..." as an STG line: log it once.
+      .catch((err: unknown) => this.fail(build.guid, err instanceof Error ? err.message : String(err), { logged: true }))
       .finally(() => {
         this.running.delete(build.guid);
         this.settled.delete(done);
@@ -98,14 +101,14 @@ export class StagingRunner {
     });
   }
 
-  private fail(buildGuid: string, message: string): void {
+  private fail(buildGuid: string, message: string, opts: { logged?: boolean } = {}): void {
     const deps = this.deps;
     const build = deps.db.query("SELECT * FROM cc_builds WHERE guid = ?").get(buildGuid) as BuildRow | null;
     if (!build || build.state !== "STAGING") return;
     write(deps, () => {
       deps.db.query("UPDATE cc_builds SET state = 'FAILED', error = ?, updated_at = ? WHERE guid = ?").run(`StagingError - Staging error: ${message}`, deps.stamp(), buildGuid);
     });
-    deps.ports.logs.append({ source_id: build.app_guid, source_type: "STG", instance_id: "0", stream: "ERR", message: `Staging failed: ${message}`, timestamp: BigInt(deps.clock.now().getTime()) * 1_000_000n });
+    if (!opts.logged) deps.ports.logs.append({ source_id: build.app_guid, source_type: "STG", instance_id: "0", stream: "ERR", message: `Staging failed: ${message}`, timestamp: BigInt(deps.clock.now().getTime()) * 1_000_000n });
   }
 
   /** Cancel stagings of an app (deleted). */

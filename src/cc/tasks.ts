@@ -11,6 +11,9 @@ import { startCommand } from "./desired.ts";
 import { findProcess, getApp, getDroplet, getTask, spaceAndOrg, webProcess, type TaskRow } from "./rows.ts";
 import { appHostnames } from "./routes.ts";
 import { vcapApplication } from "./vcap.ts";
+import { envVarGroup } from "./env-var-groups.ts";
+import { assertFeatureEnabled } from "./feature-flags.ts";
+import { recordTaskStopped } from "./usage-events.ts";
 import { write } from "./write.ts";
 
 const CreateTask = z.strictObject({
@@ -36,6 +39,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
 
   r.post("/v3/apps/:guid/tasks", async (c) => {
     const app = getApp(deps.db, c.req.param("guid"));
+    assertFeatureEnabled(deps, "task_creation");
     const body = await readJson(c, CreateTask);
     const dropletGuid = body.droplet_guid ?? app.droplet_guid;
     if (!dropletGuid) throw unprocessable("Task must have a droplet. Assign current droplet to app.");
@@ -63,7 +67,7 @@ export function taskRoutes(deps: CcDeps): Hono<CcEnv> {
     const opiTask: Task = {
       guid: task.guid, name: task.name, app_guid: app.guid, app_name: app.name, space_guid: space.guid, space_name: space.name,
       organization_guid: org.guid, organization_name: org.name,
-      environment: { ...(JSON.parse(app.env) as Record<string, string>), VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), template ?? undefined, { mem: task.memory_in_mb, disk: task.disk_in_mb })), VCAP_SERVICES: "{}", MEMORY_LIMIT: `${task.memory_in_mb}m` },
+      environment: { ...envVarGroup(deps, "running"), ...(JSON.parse(app.env) as Record<string, string>), VCAP_APPLICATION: JSON.stringify(vcapApplication(app, space, org, appHostnames(deps.db, app.guid), b(), template ?? undefined, { mem: task.memory_in_mb, disk: task.disk_in_mb })), VCAP_SERVICES: "{}", MEMORY_LIMIT: `${task.memory_in_mb}m` },
       memory_mb: task.memory_in_mb, disk_mb: task.disk_in_mb, cpu_weight: cpuWeight(task.memory_in_mb), command, completion_callback: "",
       lifecycle: droplet.lifecycle_type === "docker" ? { docker_lifecycle: { image: droplet.docker_image ?? "" } } : { buildpack_lifecycle: { droplet_guid: droplet.guid, droplet_hash: droplet.hash ?? "" } },
     };
@@ -113,5 +117,6 @@ export function recordTaskCompletion(deps: CcDeps, e: TaskCompleted): void {
     deps.db
       .query("UPDATE cc_tasks SET state = ?, failure_reason = ?, updated_at = ? WHERE guid = ?")
       .run(e.failed || canceled ? "FAILED" : "SUCCEEDED", canceled ? "task was cancelled" : e.failed ? e.failure_reason : null, deps.stamp(), t.guid);
+    recordTaskStopped(deps, t.guid);
   });
 }

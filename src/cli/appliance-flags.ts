@@ -13,6 +13,8 @@ export const applianceOptions: ParseArgsOptionsConfig = {
   "log-format": { type: "string" },
   backend: { type: "string" },
   cells: { type: "string" },
+  "tls-port": { type: "string" },
+  "external-url": { type: "string" },
 };
 
 export const applianceHelp = [
@@ -24,6 +26,8 @@ export const applianceHelp = [
   "  --log-format FORMAT  text | json",
   "  --backend NAME       local | kube",
   "  --cells N            number of local cells",
+  "  --tls-port N         also serve HTTPS on port N (0 picks a free one; certificate: tls.certFile/keyFile or generated)",
+  "  --external-url URL   the URL users reach the appliance at; every link starts with it",
 ];
 
 function int(flag: string, raw: unknown): number | undefined {
@@ -36,6 +40,7 @@ function int(flag: string, raw: unknown): number | undefined {
 export function configFromFlags(ctx: CommandContext): Config {
   const v = ctx.values;
   const cells = int("cells", v.cells);
+  const tlsPort = int("tls-port", v["tls-port"]);
   const flags = {
     dataDir: v["data-dir"],
     host: v.host,
@@ -44,6 +49,8 @@ export function configFromFlags(ctx: CommandContext): Config {
     logFormat: v["log-format"],
     backend: v.backend,
     cells: cells === undefined ? undefined : { count: cells },
+    tls: tlsPort === undefined ? undefined : { port: tlsPort },
+    externalUrl: v["external-url"],
   };
   return loadConfig({ file: v.config as string | undefined, env: ctx.io.env, flags });
 }

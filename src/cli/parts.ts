@@ -37,7 +37,7 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
       else if (event.type === "task_completed") cc.recordTaskCompletion(event);
     },
   });
-  const router = createRouterPart({ domain: ctx.config.router.domain, targets: (h) => backend.routeTargets(h), knowsRoute: (h) => backend.knowsRoute(h), logger: ctx.logger });
+  const router = createRouterPart({ domain: ctx.config.router.domain, domains: () => cc.routeDomains(), targets: (h) => backend.routeTargets(h), knowsRoute: (h) => backend.knowsRoute(h), logger: ctx.logger });
   // The st8ge part installs the built-in buildpacks at start (before the CC takes builds).
   const stagingPart = createStagingPart({ store: ctx.store, logger: ctx.logger, ...(staging.routes ? { routes: staging.routes } : {}) });
   return [registry, stagingPart, opi.part, cc, sink, router, createWebUiPart()];

@@ -17,7 +17,17 @@ export async function serveAppliance(config: Config, io: CliIO, describe: (a: Ap
     onAdminPassword: (pw) => io.out(`admin password (shown once, stored hashed): ${pw}`),
   });
   io.out(describe(appliance));
-  logger.info("appliance ready", { url: appliance.url, data_dir: config.dataDir, backend: config.backend });
+  const tls = appliance.tls;
+  if (tls) {
+    io.out(`eirini TLS listening on ${tls.url}`);
+    io.out(
+      tls.caFile
+        ? `TLS: certificate signed by the appliance's own CA ${tls.caFile} (SHA-256 ${tls.fingerprint}); trust that CA, or use \`cf api ${config.externalUrl ?? tls.url} --skip-ssl-validation\``
+        : `TLS: the configured certificate ${config.tls.certFile} (SHA-256 ${tls.fingerprint})`,
+    );
+  }
+  if (config.externalUrl) io.out(`links point at the external URL ${config.externalUrl}`);
+  logger.info("appliance ready", { url: appliance.url, ...(tls ? { tls_url: tls.url } : {}), ...(config.externalUrl ? { external_url: config.externalUrl } : {}), data_dir: config.dataDir, backend: config.backend });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info("shutting down", { signal });

@@ -1,8 +1,17 @@
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 
 const port = z.number().int().min(0).max(65535);
+
+/** An IP address or CIDR block (`10.0.0.0/8`, `::1`, `fd00::/8`). */
+const ipOrCidr = z.string().refine((v) => {
+  const [ip, bits, extra] = v.split("/");
+  const family = isIP(ip ?? "");
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}, "must be an IP address or CIDR block, e.g. 127.0.0.1 or 10.0.0.0/8");
 
 /** One schema for all appliance configuration; every section has working defaults. */
 export const ConfigSchema = z.object({
@@ -12,6 +21,34 @@ export const ConfigSchema = z.object({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   logFormat: z.enum(["text", "json"]).default("text"),
   backend: z.enum(["local", "kube"]).default("local"),
+  /**
+   * The URL users reach the appliance at (e.g. https://cf.example.com behind a proxy): every link the API,
+   * UAA and log-cache hand out starts with it. Unset: links follow the listener a request came in on
+   * (or X-Forwarded-Host/Proto from a trusted proxy).
+   */
+  externalUrl: z
+    .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL, e.g. https://cf.example.com" })
+    .refine((u) => { const x = new URL(u); return x.pathname === "/" && !x.search && !x.hash && !x.username; }, "must be scheme://host[:port] with no path, query or credentials")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  /** Peers whose X-Forwarded-Host/Proto/Port headers are believed (a TLS-terminating nginx or caddy): IPs or CIDR blocks. */
+  trustedProxies: z.array(ipOrCidr).default([]),
+  /**
+   * HTTPS on a second port (same API, registry, router, UI). Without certFile/keyFile the appliance makes
+   * its own CA and server certificate on first start (under <dataDir>/secrets/tls, 0600) and prints the
+   * CA's path and SHA-256 fingerprint.
+   */
+  tls: z
+    .object({
+      /** Unset: no TLS listener. 0 picks a free port. */
+      port: port.optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      /** Extra DNS names or IPs for the generated server certificate (localhost, the listen host, externalUrl's host and *.router.domain are always in it). */
+      hostnames: z.array(z.string().min(1)).default([]),
+    })
+    .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), "certFile and keyFile go together: set both or neither")
+    .prefault({}),
   /** How long shutdown waits for in-flight requests before closing anyway. */
   shutdownGraceMs: z.number().int().nonnegative().default(10_000),
   registry: z

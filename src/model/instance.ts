@@ -31,6 +31,8 @@ export const Instance = z.object({
   cell: z.string().default(""),
   /** Measured usage of a running instance; absent where the backend cannot measure it. */
   usage: InstanceUsage.optional(),
+  /** Why an instance that is not crashed is not running yet, in the scheduler's words (an image pull failure): CF stats' `details`. */
+  details: z.string().optional(),
 });
 export type Instance = z.infer<typeof Instance>;
 

@@ -16,7 +16,11 @@ export interface PartContext {
   store: Store;
   logger: Logger;
   tokenKey: string;
-  /** The appliance's own base URL once listening (e.g. http://127.0.0.1:7080). */
+  /**
+   * The base URL of links handed out (e.g. http://127.0.0.1:7080): config externalUrl when set; inside a
+   * request, a trusted proxy's forwarded scheme and host or the listener it came in on (http or https);
+   * outside requests, the plain listener.
+   */
   baseUrl: () => string;
 }
 

@@ -34,10 +34,13 @@ export class OciError extends Error {
 
   toResponse(extraHeaders: Record<string, string> = {}): Response {
     const body = JSON.stringify({ errors: [{ code: this.code, message: this.message, detail: this.detail ?? null }] });
-    return new Response(body, {
+    const bytes = new TextEncoder().encode(body);
+    return new Response(bytes, {
       status: this.status,
       headers: {
         "Content-Type": "application/json; charset=utf-8",
+        // Explicit, so a HEAD (answered by hono from the GET route without the body) still reports the true length.
+        "Content-Length": String(bytes.byteLength),
         "Docker-Distribution-API-Version": "registry/2.0",
         ...this.headers,
         ...extraHeaders,

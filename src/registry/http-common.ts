@@ -12,6 +12,18 @@ export interface RegistryRequest {
   name: string;
 }
 
+/**
+ * A GET answer, or for HEAD the same headers with the true `Content-Length`
+ * and no body. containerd resolves tags with `HEAD` and trusts that length;
+ * hono serves HEAD by running the GET route and dropping the body, which
+ * loses a computed length, so the header is always set explicitly.
+ */
+export function bodyOrHead(req: Request, status: number, headers: Record<string, string>, body: Uint8Array<ArrayBuffer> | Blob, length: number): Response {
+  const h = { ...headers, "Content-Length": String(length) };
+  if (req.method === "HEAD") return new Response(null, { status, headers: h });
+  return new Response(body, { status, headers: h });
+}
+
 /** Maps store and registry errors to the distribution spec's error responses. */
 export function toOciError(err: unknown): OciError {
   if (err instanceof OciError) return err;

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Access } from "./auth.ts";
 import { OciError } from "./errors.ts";
-import { API_VERSION, toOciError, type RegistryRequest } from "./http-common.ts";
+import { API_VERSION, bodyOrHead, toOciError, type RegistryRequest } from "./http-common.ts";
 import { assertRepositoryName } from "./names.ts";
 import type { Registry } from "./registry.ts";
 import { deleteBlob, getBlob } from "./routes-blobs.ts";
@@ -119,6 +119,20 @@ export function handleRegistry(registry: Registry, req: Request): Response | Pro
 }
 
 async function handleAsync(registry: Registry, req: Request): Promise<Response> {
+  const res = await answer(registry, req);
+  return req.method === "HEAD" ? headOf(res) : res;
+}
+
+/** A HEAD answer for a listing (tags, catalog, referrers): the GET's headers and true length, no body. */
+async function headOf(res: Response): Promise<Response> {
+  if (res.headers.has("content-length") && !res.body) return res;
+  const length = res.headers.get("content-length") ?? String((await res.arrayBuffer()).byteLength);
+  const headers = new Headers(res.headers);
+  headers.set("Content-Length", length);
+  return new Response(null, { status: res.status, statusText: res.statusText, headers });
+}
+
+async function answer(registry: Registry, req: Request): Promise<Response> {
   const url = new URL(req.url);
   const path = url.pathname;
   const method = req.method;
@@ -131,10 +145,10 @@ async function handleAsync(registry: Registry, req: Request): Promise<Response> 
     if (path === "/v2/" || path === "/v2") {
       if (method !== "GET" && method !== "HEAD") throw notAllowed(method);
       await registry.auth.check(req.headers.get("authorization"), null, realm);
-      return Response.json({}, { headers: API_VERSION });
+      return bodyOrHead(req, 200, { ...API_VERSION, "Content-Type": "application/json" }, new TextEncoder().encode("{}"), 2);
     }
     if (path === "/v2/_catalog") {
-      if (method !== "GET") throw notAllowed(method);
+      if (method !== "GET" && method !== "HEAD") throw notAllowed(method);
       await registry.auth.check(req.headers.get("authorization"), { type: "registry", name: "catalog", actions: ["*"] }, realm);
       return catalog({ req, url, registry });
     }

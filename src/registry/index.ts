@@ -28,6 +28,8 @@ export { Registry, PULL_USERNAME, type RegistryOptions, type ComposeRequest, typ
 export { RegistryError, OciError } from "./errors.ts";
 export type { GcResult } from "./gc.ts";
 export type { StackSummary } from "./stacks.ts";
+/** Imported stacks, read straight from SQLite (the CC lists them as CF stacks). */
+export { listStacks } from "./stacks.ts";
 export type { Credentials } from "./auth.ts";
 export { shellLauncher, type Launcher } from "./launcher.ts";
 export { handleRegistry, registryRoutes } from "./http.ts";

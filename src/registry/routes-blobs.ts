@@ -1,6 +1,6 @@
 import { assertDigest } from "../store/index.ts";
 import { blobUnknown, OciError } from "./errors.ts";
-import { API_VERSION, type RegistryRequest } from "./http-common.ts";
+import { API_VERSION, bodyOrHead, type RegistryRequest } from "./http-common.ts";
 
 const RANGE = /^bytes=(\d*)-(\d*)$/;
 
@@ -13,7 +13,8 @@ export function getBlob(r: RegistryRequest, digest: string): Response {
     // Some clients fetch manifests through the blobs endpoint.
     const m = r.registry.meta.getManifest(r.name, { digest });
     if (!m) throw blobUnknown(digest);
-    return new Response(m.content as Uint8Array<ArrayBuffer>, { headers: { ...API_VERSION, "Content-Type": m.mediaType, "Docker-Content-Digest": digest, ETag: `"${digest}"` } });
+    const headers = { ...API_VERSION, "Content-Type": m.mediaType, "Docker-Content-Digest": digest, ETag: `"${digest}"` };
+    return bodyOrHead(r.req, 200, headers, m.content as Uint8Array<ArrayBuffer>, m.content.byteLength);
   }
   if (r.req.method === "HEAD") r.registry.touchBlob(digest);
   const headers: Record<string, string> = {
@@ -26,7 +27,7 @@ export function getBlob(r: RegistryRequest, digest: string): Response {
   };
   const file = Bun.file(blobs.path(digest));
   const range = r.req.headers.get("range");
-  if (!range) return new Response(file, { headers });
+  if (!range) return bodyOrHead(r.req, 200, headers, file, size);
   const m = RANGE.exec(range.trim());
   let start: number;
   let end: number;
@@ -45,7 +46,7 @@ export function getBlob(r: RegistryRequest, digest: string): Response {
   if (start < 0 || start > end || start >= size) {
     return new OciError("BLOB_UNKNOWN", "requested range not satisfiable", 416, { range, size }, { "Content-Range": `bytes */${size}` }).toResponse();
   }
-  return new Response(file.slice(start, end + 1), { status: 206, headers: { ...headers, "Content-Range": `bytes ${start}-${end}/${size}` } });
+  return bodyOrHead(r.req, 206, { ...headers, "Content-Range": `bytes ${start}-${end}/${size}` }, file.slice(start, end + 1), end - start + 1);
 }
 
 /** `DELETE /v2/<name>/blobs/<digest>`: only a blob nothing references any more. */

@@ -1,5 +1,5 @@
 import { manifestInvalid, manifestUnknown, OciError } from "./errors.ts";
-import { API_VERSION, readBody, type RegistryRequest } from "./http-common.ts";
+import { API_VERSION, bodyOrHead, readBody, type RegistryRequest } from "./http-common.ts";
 import { parseReference } from "./names.ts";
 
 /** `GET|HEAD /v2/<name>/manifests/<reference>`: one indexed lookup, usually answered from memory. */
@@ -7,9 +7,8 @@ export function getManifest(r: RegistryRequest, reference: string): Response {
   const ref = parseReference(reference);
   const m = r.registry.meta.getManifest(r.name, ref);
   if (!m) throw manifestUnknown(reference);
-  return new Response(m.content as Uint8Array<ArrayBuffer>, {
-    headers: { ...API_VERSION, "Content-Type": m.mediaType, "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` },
-  });
+  const headers = { ...API_VERSION, "Content-Type": m.mediaType, "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` };
+  return bodyOrHead(r.req, 200, headers, m.content as Uint8Array<ArrayBuffer>, m.content.byteLength);
 }
 
 /** `PUT /v2/<name>/manifests/<reference>`: validated, every reference checked, recorded in one transaction. */

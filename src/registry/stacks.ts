@@ -16,6 +16,7 @@ export interface StackSummary {
   layers: number;
   bytes: number;
   images: number;
+  created_at: string;
   updated_at: string;
 }
 
@@ -104,7 +105,7 @@ export function saveStack(db: Database, name: string, source: StackSummary["sour
 export function listStacks(db: Database): StackSummary[] {
   return db
     .query(
-      `SELECT s.name, s.os, s.architecture, s.source, s.updated_at,
+      `SELECT s.name, s.os, s.architecture, s.source, s.created_at, s.updated_at,
               (SELECT COUNT(*) FROM registry_stack_layers l WHERE l.stack = s.name) AS layers,
               (SELECT COALESCE(SUM(size), 0) FROM registry_stack_layers l WHERE l.stack = s.name) AS bytes,
               (SELECT COUNT(*) FROM registry_droplet_images d WHERE d.stack = s.name) AS images

@@ -25,6 +25,8 @@ export interface RouterOptions {
   domain: string;
   /** RUNNING instances for a host (OpiBackend.routeTargets). */
   targets: (host: string) => RouteTarget[];
+  /** More route domains (the Cloud Controller's created ones): hosts equal to or under them are the router's too. */
+  domains?: () => readonly string[];
   /** Whether some desired app routes the host at all (503 vs 404); defaults to "has targets". */
   knowsRoute?: (host: string) => boolean;
   logger: Logger;
@@ -35,7 +37,8 @@ export function createRouterPart(opts: RouterOptions): AppliancePart {
   const knowsRoute = opts.knowsRoute ?? ((h: string) => opts.targets(h).length > 0);
   const proxy = new HttpProxy({ targets: opts.targets, knowsRoute, logger });
 
-  const claims = (host: string) => host !== "" && (underDomain(host, opts.domain) || knowsRoute(host));
+  const underAny = (host: string) => opts.domains?.().some((d) => host === d || underDomain(host, d)) ?? false;
+  const claims = (host: string) => host !== "" && (underDomain(host, opts.domain) || knowsRoute(host) || underAny(host));
 
   return {
     name: "router",

@@ -50,9 +50,11 @@ async function walk(pack: Pack, root: string, rel: string): Promise<void> {
 /**
  * Writes `root` as a gzipped tar whose entries are `./<path>` (the CF droplet
  * form), owned by vcap (2000:2000), to `outPath`: hashed while written,
- * fsynced, removed again on any error.
+ * fsynced, removed again on any error. `rootEntry: false` leaves out the
+ * `./` entry: an archive unpacked by a non-root user into a directory it
+ * does not own (a pod's root-owned emptyDir) must not ask for a chmod of it.
  */
-export async function packTree(root: string, outPath: string, gzipLevel = 6): Promise<PackResult> {
+export async function packTree(root: string, outPath: string, gzipLevel = 6, opts: { rootEntry?: boolean } = {}): Promise<PackResult> {
   const pack = tarPack();
   const gz = createGzip({ level: gzipLevel, chunkSize: 256 * 1024 });
   const hasher = new Bun.CryptoHasher("sha256");
@@ -70,7 +72,7 @@ export async function packTree(root: string, outPath: string, gzipLevel = 6): Pr
     })();
     const produce = (async () => {
       const st = lstatSync(root);
-      await addEntry(pack, { name: "./", type: "directory", mode: st.mode & 0o7777, mtime: st.mtime, uid: 2000, gid: 2000 });
+      if (opts.rootEntry !== false) await addEntry(pack, { name: "./", type: "directory", mode: st.mode & 0o7777, mtime: st.mtime, uid: 2000, gid: 2000 });
       await walk(pack, root, ".");
       pack.finalize();
     })();

@@ -34,7 +34,7 @@ export const Page = z.object({
 });
 
 // resources/organization_resource.go, resources/space_resource.go
-export const Org = z.object({ guid: z.string(), name: z.string(), suspended: z.boolean(), relationships: z.object({ quota: z.object({ data: z.null() }) }) });
+export const Org = z.object({ guid: z.string(), name: z.string(), suspended: z.boolean(), relationships: z.object({ quota: z.object({ data: z.object({ guid: z.string() }).nullable() }) }) });
 export const Space = z.object({ guid: z.string(), name: z.string(), relationships: z.object({ organization: z.object({ data: z.object({ guid: z.string() }) }) }) });
 
 // resources/application_resource.go (ccApplication + ccLifecycle)

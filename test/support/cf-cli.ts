@@ -57,7 +57,16 @@ export interface CfSession {
  * the cf CLI its own CF_HOME, and logs in as admin targeting the default org
  * and space. One per test file keeps files parallel and independent.
  */
-export async function startCfSession(opts: { args?: string[]; env?: Record<string, string> } = {}): Promise<CfSession> {
+export async function startCfSession(
+  opts: {
+    args?: string[];
+    env?: Record<string, string>;
+    /** The URL `cf api` targets (default: the appliance's plain http URL), e.g. its TLS listener or a proxy in front. */
+    apiUrl?: (eirini: RunningEirini, dataDir: string) => string | Promise<string>;
+    /** Extra environment for every cf run (e.g. SSL_CERT_FILE to trust a CA). */
+    cfEnv?: Record<string, string>;
+  } = {},
+): Promise<CfSession> {
   const password = `cf-test-${crypto.randomUUID()}`;
   const dataDir = tempDir("eirini-cf-data-");
   const cfHome = tempDir("eirini-cf-home-");
@@ -67,7 +76,7 @@ export async function startCfSession(opts: { args?: string[]; env?: Record<strin
   const cf: CfSession["cf"] = async (args, o = {}) => {
     const proc = Bun.spawn([CF7_BIN, ...args], {
       cwd: o.cwd,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cfHome, CF_HOME: cfHome, CF_COLOR: "false", CF_PLUGIN_HOME: cfHome, LANG: "en_US.UTF-8", ...o.env },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cfHome, CF_HOME: cfHome, CF_COLOR: "false", CF_PLUGIN_HOME: cfHome, LANG: "en_US.UTF-8", ...opts.cfEnv, ...o.env },
       stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),
       stdout: "pipe",
       stderr: "pipe",
@@ -82,7 +91,7 @@ export async function startCfSession(opts: { args?: string[]; env?: Record<strin
     if (r.code !== 0) throw new Error(`cf ${args.join(" ")} exited ${r.code}:\n${r.out}`);
     return r;
   };
-  await ok(["api", url, "--skip-ssl-validation"]);
+  await ok(["api", opts.apiUrl ? await opts.apiUrl(eirini, dataDir) : url, "--skip-ssl-validation"]);
   await ok(["auth", "admin", password]);
   await ok(["target", "-o", "eirini", "-s", "dev"]);
   const api: CfSession["api"] = async <T>(path: string, init: RequestInit = {}) => {

@@ -10,6 +10,11 @@
  *    caches (emulator in its own process), beside client-node's stock
  *    informer caching whole objects. Target <= 300 MB.
  *
+ * 4. the shipped appliance converging 200 LRPs started through the CF API
+ *    (converge-appliance.ts), and push -> first 200 with pods run by
+ *    containerd + runc (push-runtime.ts, needs root), each run as its own
+ *    process after the above.
+ *
  * Usage: bun scripts/bench/kube/index.ts [lrps=1000] [memLrps=10000]
  */
 import * as k8s from "@kubernetes/client-node";
@@ -138,18 +143,26 @@ while (!buf.includes("\n")) {
 }
 const seeded = JSON.parse(buf.split("\n")[0]!) as { kubeconfig: string; pods: number; statefulsets: number };
 const runClient = async (mode: string) => {
-  const p = Bun.spawn([process.execPath, "--smol", join(here, "cache-client.ts"), mode, seeded.kubeconfig, NS], { stdout: "pipe", stderr: "inherit" });
+  const p = Bun.spawn([process.execPath, join(here, "cache-client.ts"), mode, seeded.kubeconfig, NS], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   await p.exited;
-  return JSON.parse(out.trim().split("\n").at(-1)!) as { before: number; after: number; syncMs: number; counts: Record<string, number> };
+  return JSON.parse(out.trim().split("\n").at(-1)!) as { before: number; afterNoGc: number; after: number; syncMs: number; counts: Record<string, number> };
 };
 const ours = await runClient("ours");
 const stock = await runClient("stock");
 emu.stdin.end();
 await emu.exited;
-printTable(`Informer caches: ${seeded.statefulsets} StatefulSets, ${seeded.pods} pods (separate processes, RSS after GC)`, ["client", "RSS before MB", "RSS full MB", "initial sync ms", "cached"], [
-  ["baseline: client-node makeInformer (whole objects; pods + statefulsets only)", fmt(stock.before), fmt(stock.after), fmt(stock.syncMs, 0), JSON.stringify(stock.counts)],
-  ["eirini kube backend (6 informers, projections)", fmt(ours.before), fmt(ours.after), fmt(ours.syncMs, 0), JSON.stringify(ours.counts)],
+printTable(`Informer caches: ${seeded.statefulsets} StatefulSets, ${seeded.pods} pods (separate processes, plain bun as shipped: no --smol)`, ["client", "RSS before MB", "RSS full MB (as it stands)", "RSS full MB (after forced GC)", "initial sync ms", "cached"], [
+  ["baseline: client-node makeInformer (whole objects; pods + statefulsets only)", fmt(stock.before), fmt(stock.afterNoGc), fmt(stock.after), fmt(stock.syncMs, 0), JSON.stringify(stock.counts)],
+  ["eirini kube backend (6 informers, projections)", fmt(ours.before), fmt(ours.afterNoGc), fmt(ours.after), fmt(ours.syncMs, 0), JSON.stringify(ours.counts)],
 ]);
-console.log(`\ntarget: <= 300 MB with ${MEM_LRPS} LRPs / ${seeded.pods} pods: ${ours.after <= 300 ? "met" : "NOT met"} (${fmt(ours.after)} MB)`);
-process.exit(0);
+// The target is judged on the figure as it stands, without a forced GC the shipped binary never runs.
+console.log(`\ntarget: <= 300 MB with ${MEM_LRPS} LRPs / ${seeded.pods} pods: ${ours.afterNoGc <= 300 ? "met" : "NOT met"} (${fmt(ours.afterNoGc)} MB as it stands, ${fmt(ours.after)} MB after GC)`);
+
+// ---- 4: the whole appliance (shipped binary) and the real runtime --------------------------------
+let failed = 0;
+for (const script of ["converge-appliance.ts", "push-runtime.ts"]) {
+  const p = Bun.spawn([process.execPath, join(here, script)], { stdout: "inherit", stderr: "inherit", env: process.env });
+  if ((await p.exited) !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

@@ -1,9 +1,7 @@
 import type { Logger } from "../../log/index.ts";
 import {
-  normalizeHost,
   LRP as LRPSchema,
   LRPUpdate as LRPUpdateSchema,
-  Routes as RoutesSchema,
   Task as TaskSchema,
   processGuid,
   type Instance,
@@ -15,29 +13,31 @@ import {
   type TaskStatus,
 } from "../../model/index.ts";
 import { OpiInvalidError, OpiNotFoundError, type OpiBackend, type RouteTarget } from "../backend.ts";
-import type { KubeClient, Kind, Obj } from "./client.ts";
-import { firstDifference } from "./compare.ts";
+import type { KubeClient, Obj } from "./client.ts";
 import { EnvError } from "./env.ts";
 import { KubeApiError, KubeUnavailableError } from "./errors.ts";
 import { Informer } from "./informer.ts";
-import { crashBetween, instanceOf, podState } from "./instances.ts";
-import { ANNOTATION, LABEL, SOURCE } from "./keys.ts";
+import { InstanceEvents } from "./instance-events.ts";
+import { instanceOf } from "./instances.ts";
+import { LABEL, SOURCE } from "./keys.ts";
 import { KeyedRunner } from "./keyed-runner.ts";
+import { addTo, removeFrom } from "./multimap.ts";
+import { TaskJobs } from "./task-jobs.ts";
+import { RouteLookup } from "./route-lookup.ts";
+import { desiredFromRecord, projectStatefulSet } from "./sts-drift.ts";
+import { LrpWriter } from "./lrp-writes.ts";
 import {
-  buildPDB,
   buildRouteIngress,
   buildRouteService,
   buildStatefulSet,
   buildTaskJob,
   desiredFromLRP,
   lrpOf,
-  routesOf,
   stsName,
   type BuildOptions,
   type DesiredLRP,
 } from "./objects.ts";
 import {
-  pdbSpecKey,
   projectEvent,
   projectJob,
   projectPdb,
@@ -53,7 +53,7 @@ import {
 } from "./projections.ts";
 import { SchedulingError } from "./scheduling.ts";
 
-export const INSTANCES_ANNOTATION = "cloudfoundry.org/instances";
+export { INSTANCES_ANNOTATION } from "./lrp-writes.ts";
 
 export interface KubeBackendOptions {
   client: KubeClient;
@@ -75,18 +75,6 @@ export interface KubeBackendOptions {
   now?: () => number;
 }
 
-
-function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = new Set()));
-  s.add(v);
-}
-function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
-  const s = m.get(k);
-  if (!s) return;
-  s.delete(v);
-  if (s.size === 0) m.delete(k);
-}
 
 /**
  * The Kubernetes OPI backend: desired LRPs become StatefulSets (+ PDB, one
@@ -116,13 +104,10 @@ export class KubeBackend implements OpiBackend {
   private readonly servicesByPg = new Map<string, Set<string>>();
   private readonly servicesByHost = new Map<string, Set<string>>();
   private readonly ingressesByPg = new Map<string, Set<string>>();
-  private readonly jobByTask = new Map<string, string>();
-  private readonly podByTask = new Map<string, string>();
-  private readonly schedulingByPod = new Map<string, string>();
-  private readonly finishedTasks = new Map<string, TaskStatus>();
-  private readonly reportedTasks = new Set<string>();
-  private readonly cleanupTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly lastStates = new Map<string, string>();
+  private readonly instanceEvents: InstanceEvents;
+  private readonly tasks: TaskJobs;
+  private readonly writer: LrpWriter;
+  private readonly routes: RouteLookup;
   private readonly listeners = new Set<(e: OpiEvent) => void>();
   private readonly now: () => number;
   private started = false;
@@ -134,6 +119,7 @@ export class KubeBackend implements OpiBackend {
     this.log = o.logger.child({ part: "opi-kube" });
     this.build = o.build;
     this.now = o.now ?? Date.now;
+    this.instanceEvents = new InstanceEvents((e) => this.emit(e), this.now);
     const common = { client: o.client, logger: this.log, backoffMs: o.backoffMs };
     const app = `${LABEL.sourceType}=${SOURCE.app}`;
     this.sts = new Informer<StsRecord>({ ...common, kind: "statefulsets", labelSelector: app, project: (obj) => this.projectSts(obj) });
@@ -143,6 +129,21 @@ export class KubeBackend implements OpiBackend {
     this.pdbs = new Informer<PdbRecord>({ ...common, kind: "poddisruptionbudgets", labelSelector: app, project: projectPdb });
     this.events = new Informer<EventRecord>({ ...common, kind: "events", fieldSelector: "reason=FailedScheduling", project: projectEvent });
     this.ingresses = o.build.ingressClass ? new Informer<ServiceRecord>({ ...common, kind: "ingresses", labelSelector: app, project: projectService }) : undefined;
+    this.tasks = new TaskJobs({ client: o.client, jobs: this.jobs, pods: this.pods, logger: this.log, emit: (e) => this.emit(e), now: this.now, retentionMs: o.taskRetentionMs ?? 60_000, running: () => this.started });
+    this.writer = new LrpWriter({ client: o.client, build: o.build, sts: this.sts, pdbs: this.pdbs, stsFor: (pg) => this.stsFor(pg) });
+    this.routes = new RouteLookup({
+      services: this.services,
+      pods: this.pods,
+      servicesByHost: this.servicesByHost,
+      routeAddress: o.routeAddress,
+      // Live: not being stopped, with a StatefulSet and a desired state (what knowsRoute always asked).
+      live: (pg) => {
+        if (this.stopping.has(pg)) return null;
+        const rec = this.stsFor(pg);
+        const d = rec ? this.current(pg) : null;
+        return rec && d ? { stsName: rec.name, instances: d.instances } : null;
+      },
+    });
     this.runner = new KeyedRunner({
       worker: (pg) => this.reconcile(pg),
       concurrency: o.concurrency ?? 32,
@@ -152,66 +153,13 @@ export class KubeBackend implements OpiBackend {
     this.wire();
   }
 
-  // ---- projections and indexes ------------------------------------------------
-
   private projectSts(obj: Obj): StsRecord | null {
-    const m = obj.metadata ?? {};
-    const a = m.annotations ?? {};
-    // Status updates (every pod readiness change) do not touch spec or
-    // metadata: reuse the drift verdict instead of rebuilding the object.
-    const prev = m.name ? this.sts?.get(m.name) : undefined;
-    const fingerprint = `${m.generation ?? ""}|${JSON.stringify(m.labels ?? {})}|${obj.spec?.replicas}`;
-    const rec: StsRecord = {
-      name: m.name,
-      rv: String(m.resourceVersion ?? ""),
-      uid: String(m.uid ?? ""),
-      processGuid: String(a[ANNOTATION.processGuid] ?? ""),
-      guid: String(m.labels?.[LABEL.guid] ?? ""),
-      version: String(m.labels?.[LABEL.version] ?? ""),
-      replicas: Number(obj.spec?.replicas ?? 0),
-      instances: Number(a[INSTANCES_ANNOTATION] ?? obj.spec?.replicas ?? 0),
-      readyReplicas: Number(obj.status?.readyReplicas ?? 0),
-      lrpJson: String(a[ANNOTATION.lrp] ?? ""),
-      routesJson: String(a[ANNOTATION.routes] ?? "{}"),
-      lastUpdated: String(a[ANNOTATION.lastUpdated] ?? ""),
-      drift: "",
-      fingerprint,
-      deleting: Boolean(m.deletionTimestamp),
-    };
-    if (!rec.processGuid) return null;
-    if (prev && prev.fingerprint === fingerprint && prev.lrpJson === rec.lrpJson && prev.routesJson === rec.routesJson && prev.instances === rec.instances) {
-      return { ...rec, guid: prev.guid, version: prev.version, drift: prev.drift, lrpJson: prev.lrpJson };
-    }
-    const d = this.fromRecord(rec);
-    if (!d) rec.drift = "metadata.annotations";
-    else {
-      rec.guid = d.template.guid;
-      rec.version = d.template.version;
-      if (d.instances !== rec.replicas) rec.drift = "spec.replicas";
-      else {
-        try {
-          const want = buildStatefulSet(this.build, d);
-          rec.drift =
-            firstDifference(want.spec.template, obj.spec?.template, "spec.template") ??
-            firstDifference(want.spec.selector, obj.spec?.selector, "spec.selector") ??
-            firstDifference(want.metadata.labels, m.labels, "metadata.labels") ??
-            "";
-        } catch (err) {
-          rec.drift = `unbuildable: ${(err as Error).message}`;
-        }
-      }
-    }
-    return rec;
+    const name = obj.metadata?.name;
+    return projectStatefulSet(obj, name ? this.sts?.get(name) : undefined, this.build);
   }
 
   private fromRecord(rec: StsRecord): DesiredLRP | null {
-    try {
-      const template = LRPSchema.parse(JSON.parse(rec.lrpJson));
-      const routes = RoutesSchema.parse(JSON.parse(rec.routesJson));
-      return { template, instances: Number.isInteger(rec.instances) && rec.instances >= 0 ? rec.instances : rec.replicas, routes, lastUpdated: rec.lastUpdated };
-    } catch {
-      return null;
-    }
+    return desiredFromRecord(rec);
   }
 
   private wire(): void {
@@ -240,7 +188,7 @@ export class KubeBackend implements OpiBackend {
         }
         this.runner.enqueue(rec.processGuid);
       }
-      if (old && old.replicas > rec.replicas) for (let i = rec.replicas; i < old.replicas; i++) this.lastStates.delete(`${rec.name}-${i}`);
+      if (old && old.replicas > rec.replicas) for (let i = rec.replicas; i < old.replicas; i++) this.instanceEvents.forget(`${rec.name}-${i}`);
     });
     const indexService = (byPg: Map<string, Set<string>>, byHost: Map<string, Set<string>> | undefined) => (type: string, rec: ServiceRecord, old: ServiceRecord | undefined) => {
       if (old) {
@@ -256,22 +204,15 @@ export class KubeBackend implements OpiBackend {
     this.services.on(indexService(this.servicesByPg, this.servicesByHost));
     this.ingresses?.on(indexService(this.ingressesByPg, undefined));
     this.pdbs.on((_type, rec) => this.nudge(rec.processGuid));
-    this.events.on((type, rec) => {
-      if (type === "deleted") return;
-      this.schedulingByPod.set(rec.podName, rec.message);
-    });
+    this.events.on((type, rec) => this.instanceEvents.onSchedulingEvent(type, rec));
     this.pods.on((type, rec, old) => this.onPod(type, rec, old));
-    this.jobs.on((type, rec, old) => this.onJob(type, rec, old));
+    this.jobs.on((type, rec) => this.tasks.onJob(type, rec));
     for (const inf of this.informers()) {
       inf.onError((err) => {
         const level = err instanceof KubeApiError && err.forbidden ? "error" : "warn";
         this.log[level]("Kubernetes watch failed; retrying with backoff", { error: err.message });
       });
     }
-  }
-
-  private instancesAnnotation(rec: StsRecord): number {
-    return rec.instances;
   }
 
   /** A dependent object changed: check the process it belongs to (only if it is ours and live). */
@@ -303,91 +244,8 @@ export class KubeBackend implements OpiBackend {
   }
 
   private onPod(type: string, rec: PodRecord, old: PodRecord | undefined): void {
-    if (rec.taskGuid) {
-      if (type === "deleted") {
-        if (this.podByTask.get(rec.taskGuid) === rec.name) this.podByTask.delete(rec.taskGuid);
-      } else this.podByTask.set(rec.taskGuid, rec.name);
-      return;
-    }
-    if (!rec.processGuid || rec.index < 0) return;
-    if (type === "deleted") {
-      this.lastStates.delete(rec.name);
-      this.schedulingByPod.delete(rec.name);
-      return;
-    }
-    const crash = crashBetween(old, rec);
-    if (crash) {
-      this.emit({
-        type: "crash",
-        process_guid: rec.processGuid,
-        instance: rec.uid,
-        index: rec.index,
-        reason: crash.reason,
-        exit_status: crash.exit_status,
-        exit_description: crash.exit_description,
-        crash_count: crash.crash_count,
-        crash_timestamp: crash.at * 1e9,
-      });
-    }
-    const { state, reason } = podState(rec);
-    const key = `${rec.uid}:${state}`;
-    if (this.lastStates.get(rec.name) !== key) {
-      this.lastStates.set(rec.name, key);
-      this.emit({ type: "instance_state", process_guid: rec.processGuid, index: rec.index, state, reason: state === "UNCLAIMED" ? this.schedulingByPod.get(rec.name) || reason : reason, at: this.now() });
-    }
-  }
-
-  // ---- tasks: status from Jobs ----------------------------------------------------
-
-  private taskStatus(job: JobRecord): TaskStatus {
-    const podName = this.podByTask.get(job.taskGuid);
-    const pod = podName ? this.pods.get(podName) : undefined;
-    const exit = pod?.exitCode ?? null;
-    if (job.complete) return { guid: job.taskGuid, state: "SUCCEEDED", failure_reason: "", exit_code: exit ?? 0, started_at: job.startedAt || null, finished_at: job.finishedAt || Math.floor(this.now() / 1000) };
-    if (job.failedCondition || job.failed > 0) {
-      const reason = exit !== null ? `Exited with status ${exit}${pod?.exitReason === "OOMKilled" ? " (out of memory)" : ""}` : pod?.waitingReason ? `${pod.waitingReason}: ${pod.waitingMessage}` : job.failedCondition || "task failed";
-      return { guid: job.taskGuid, state: "FAILED", failure_reason: reason, exit_code: exit, started_at: job.startedAt || null, finished_at: job.finishedAt || Math.floor(this.now() / 1000) };
-    }
-    const running = pod?.phase === "Running";
-    return { guid: job.taskGuid, state: running ? "RUNNING" : "PENDING", failure_reason: "", exit_code: null, started_at: running ? pod!.startedAt || job.startedAt || null : null, finished_at: null };
-  }
-
-  private onJob(type: string, rec: JobRecord, _old: JobRecord | undefined): void {
-    if (!rec.taskGuid) return;
-    if (type === "deleted") {
-      if (this.jobByTask.get(rec.taskGuid) === rec.name) this.jobByTask.delete(rec.taskGuid);
-      if (!this.finishedTasks.has(rec.taskGuid) && this.started) this.finishTask(rec.taskGuid, { guid: rec.taskGuid, state: "FAILED", failure_reason: "the task's Job was deleted before it finished", exit_code: null, started_at: rec.startedAt || null, finished_at: Math.floor(this.now() / 1000) });
-      return;
-    }
-    this.jobByTask.set(rec.taskGuid, rec.name);
-    const status = this.taskStatus(rec);
-    if ((status.state === "SUCCEEDED" || status.state === "FAILED") && !this.finishedTasks.has(rec.taskGuid)) {
-      // The job's pod may not have reported its exit code yet; a pod update re-runs this.
-      this.finishTask(rec.taskGuid, status);
-      this.scheduleCleanup(rec.name);
-    }
-  }
-
-  private finishTask(guid: string, status: TaskStatus): void {
-    this.finishedTasks.set(guid, status);
-    if (this.finishedTasks.size > 10_000) this.finishedTasks.delete(this.finishedTasks.keys().next().value as string);
-    if (this.reportedTasks.has(guid)) return;
-    this.reportedTasks.add(guid);
-    if (this.reportedTasks.size > 10_000) this.reportedTasks.delete(this.reportedTasks.values().next().value as string);
-    this.emit({ type: "task_completed", task_guid: guid, state: status.state, failed: status.state === "FAILED", failure_reason: status.failure_reason, at: this.now() });
-  }
-
-  private scheduleCleanup(jobName: string): void {
-    if (this.cleanupTimers.has(jobName)) return;
-    const t = setTimeout(() => {
-      this.cleanupTimers.delete(jobName);
-      this.client.delete("jobs", jobName, { propagation: "Background" }).then(
-        () => this.jobs.forget(jobName),
-        (err) => this.log.warn("could not delete a finished task Job", { job: jobName, error: err }),
-      );
-    }, this.o.taskRetentionMs ?? 60_000);
-    t.unref?.();
-    this.cleanupTimers.set(jobName, t);
+    if (rec.taskGuid) return this.tasks.onPod(type, rec);
+    this.instanceEvents.onPod(type, rec, old);
   }
 
   // ---- convergence of one process ---------------------------------------------------
@@ -397,135 +255,15 @@ export class KubeBackend implements OpiBackend {
     return name ? this.sts.get(name) : undefined;
   }
 
-  /** Create or put back the StatefulSet; returns the owner (name + uid) for dependents. */
-  private async ensureStatefulSet(pg: string, d: DesiredLRP): Promise<{ name: string; uid: string }> {
-    const want = buildStatefulSet(this.build, d);
-    want.metadata.annotations[INSTANCES_ANNOTATION] = String(d.instances);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const rec = this.stsFor(pg);
-      if (!rec) {
-        try {
-          const created = await this.client.create("statefulsets", want);
-          this.sts.observe(created);
-          return { name: created.metadata.name, uid: created.metadata.uid };
-        } catch (err) {
-          if (!(err instanceof KubeApiError && err.alreadyExists)) throw err;
-          const cur = await this.client.get("statefulsets", want.metadata.name);
-          if (cur) this.sts.observe(cur);
-          if (!this.stsFor(pg)) throw new OpiInvalidError(`StatefulSet ${want.metadata.name} exists but belongs to another process`);
-          continue;
-        }
-      }
-      const a = want.metadata.annotations as Record<string, string>;
-      const annotationsDiffer = rec.lrpJson !== a[ANNOTATION.lrp] || rec.routesJson !== a[ANNOTATION.routes] || rec.lastUpdated !== a[ANNOTATION.lastUpdated] || this.instancesAnnotation(rec) !== d.instances;
-      const templateDiffers = rec.lrpJson !== a[ANNOTATION.lrp] || rec.drift !== "";
-      try {
-        if (templateDiffers) {
-          // New droplet/image or a hand edit: replace the whole object (rolls the pods if the template changed).
-          const replaced = await this.client.replace("statefulsets", rec.name, { ...want, metadata: { ...want.metadata, name: rec.name, resourceVersion: rec.rv } });
-          this.sts.observe(replaced);
-        } else if (annotationsDiffer || rec.replicas !== d.instances) {
-          // Scale and route/stamp changes: replicas and annotations only.
-          const patch: Obj = { metadata: { resourceVersion: rec.rv, annotations: {} as Record<string, string> } };
-          if (rec.routesJson !== a[ANNOTATION.routes]) patch.metadata.annotations[ANNOTATION.routes] = a[ANNOTATION.routes];
-          if (rec.lastUpdated !== a[ANNOTATION.lastUpdated]) patch.metadata.annotations[ANNOTATION.lastUpdated] = a[ANNOTATION.lastUpdated];
-          if (this.instancesAnnotation(rec) !== d.instances) patch.metadata.annotations[INSTANCES_ANNOTATION] = String(d.instances);
-          if (rec.replicas !== d.instances) patch.spec = { replicas: d.instances };
-          const patched = await this.client.patch("statefulsets", rec.name, patch);
-          this.sts.observe(patched);
-        }
-        return { name: rec.name, uid: rec.uid };
-      } catch (err) {
-        if (err instanceof KubeApiError && err.conflict) {
-          const cur = await this.client.get("statefulsets", rec.name);
-          if (cur) this.sts.observe(cur);
-          else this.sts.forget(rec.name);
-          continue;
-        }
-        if (err instanceof KubeApiError && err.notFound) {
-          this.sts.forget(rec.name);
-          continue;
-        }
-        throw err;
-      }
-    }
-    throw new KubeApiError(`StatefulSet for ${pg} kept changing under us (5 conflicts in a row)`, 409, "Conflict", "update", "statefulsets");
-  }
-
-  private async ensurePDB(lrp: LRP, owner: { name: string; uid: string }): Promise<void> {
-    const name = owner.name;
-    const rec = this.pdbs.get(name);
-    if (lrp.instances <= 1) {
-      if (rec) {
-        await this.client.delete("poddisruptionbudgets", name);
-        this.pdbs.forget(name);
-      }
-      return;
-    }
-    const want = buildPDB(this.build, lrp, { metadata: owner });
-    want.metadata.name = name;
-    if (rec && rec.spec === pdbSpecKey(want) && rec.ownerUid === owner.uid) return;
-    if (!rec) {
-      try {
-        this.pdbs.observe(await this.client.create("poddisruptionbudgets", want));
-        return;
-      } catch (err) {
-        if (!(err instanceof KubeApiError && err.alreadyExists)) throw err;
-        const cur = await this.client.get("poddisruptionbudgets", name);
-        if (cur) this.pdbs.observe(cur);
-        const again = this.pdbs.get(name);
-        if (!again || (again.spec === pdbSpecKey(want) && again.ownerUid === owner.uid)) return;
-      }
-    }
-    const cur = this.pdbs.get(name)!;
-    this.pdbs.observe(await this.client.replace("poddisruptionbudgets", name, { ...want, metadata: { ...want.metadata, resourceVersion: cur.rv } }));
-  }
-
-  private async ensureRouteObjects(
-    kind: Kind,
-    inf: Informer<ServiceRecord>,
-    byPg: Map<string, Set<string>>,
-    lrp: LRP,
-    owner: { name: string; uid: string },
-    build: (route: { hostname: string; port: number }) => Obj,
-    key: (o: Obj) => string,
-  ): Promise<void> {
-    const wanted = new Map(routesOf(lrp.routes).map((r) => [build(r).metadata.name as string, build(r)]));
-    for (const [name, want] of wanted) {
-      const rec = inf.get(name);
-      if (rec && rec.spec === key(want) && rec.ownerUid === owner.uid) continue;
-      try {
-        if (!rec) inf.observe(await this.client.create(kind, want));
-        else inf.observe(await this.client.replace(kind, name, { ...want, metadata: { ...want.metadata, resourceVersion: rec.rv }, ...(kind === "services" ? { spec: { ...want.spec } } : {}) }));
-      } catch (err) {
-        if (err instanceof KubeApiError && (err.alreadyExists || err.conflict)) {
-          const cur = await this.client.get(kind, name);
-          if (cur) {
-            inf.observe(cur);
-            const again = inf.get(name)!;
-            if (again.spec !== key(want) || again.ownerUid !== owner.uid) inf.observe(await this.client.replace(kind, name, { ...want, metadata: { ...want.metadata, resourceVersion: again.rv } }));
-          }
-          continue;
-        }
-        throw err;
-      }
-    }
-    for (const name of [...(byPg.get(lrp.process_guid) ?? [])]) {
-      if (wanted.has(name)) continue;
-      await this.client.delete(kind, name);
-      inf.forget(name);
-    }
-  }
-
   private async reconcile(pg: string): Promise<void> {
     const d = this.desired.get(pg);
     if (!d || this.stopping.has(pg)) return;
     const lrp = lrpOf(d);
-    const owner = await this.ensureStatefulSet(pg, d);
-    await this.ensurePDB(lrp, owner);
-    await this.ensureRouteObjects("services", this.services, this.servicesByPg, lrp, owner, (r) => buildRouteService(this.build, lrp, r, { metadata: owner }), serviceSpecKey);
+    const owner = await this.writer.statefulSet(pg, d);
+    await this.writer.pdb(lrp, owner);
+    await this.writer.routeObjects("services", this.services, this.servicesByPg, lrp, owner, (r) => buildRouteService(this.build, lrp, r, { metadata: owner }), serviceSpecKey);
     if (this.ingresses) {
-      await this.ensureRouteObjects("ingresses", this.ingresses, this.ingressesByPg, lrp, owner, (r) => buildRouteIngress(this.build, lrp, r, { metadata: owner }), (o) => serviceSpecKey(o));
+      await this.writer.routeObjects("ingresses", this.ingresses, this.ingressesByPg, lrp, owner, (r) => buildRouteIngress(this.build, lrp, r, { metadata: owner }), (o) => serviceSpecKey(o));
     }
   }
 
@@ -679,7 +417,7 @@ export class KubeBackend implements OpiBackend {
       this.sts.forget(rec.name);
       this.stsByPg.delete(pg);
       this.stopping.add(pg);
-      for (let i = 0; i < rec.replicas; i++) this.lastStates.delete(`${rec.name}-${i}`);
+      for (let i = 0; i < rec.replicas; i++) this.instanceEvents.forget(`${rec.name}-${i}`);
     });
   }
 
@@ -697,7 +435,8 @@ export class KubeBackend implements OpiBackend {
     const name = rec?.name ?? stsName(d.template);
     const port = d.template.ports[0] ?? 8080;
     const out: Instance[] = [];
-    for (let i = 0; i < d.instances; i++) out.push(instanceOf(i, this.pods.get(`${name}-${i}`), port, (pod) => this.schedulingByPod.get(pod) ?? "", this.now));
+    const ev = this.instanceEvents;
+    for (let i = 0; i < d.instances; i++) out.push(instanceOf(i, this.pods.get(`${name}-${i}`), port, (pod) => ev.schedulingMessage(pod), this.now, (pod) => ev.pullMessage(pod)));
     return out;
   }
 
@@ -708,7 +447,7 @@ export class KubeBackend implements OpiBackend {
     if (!parsed.success) throw new OpiInvalidError(`invalid task: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const task = parsed.data;
     if (!task.lifecycle) throw new OpiInvalidError("a task on Kubernetes needs a lifecycle (droplet or docker image)");
-    if (this.jobByTask.has(task.guid) || this.finishedTasks.has(task.guid)) return;
+    if (this.tasks.knows(task.guid)) return;
     let job: Obj;
     try {
       job = buildTaskJob(this.build, task, Math.ceil((this.o.taskRetentionMs ?? 60_000) / 1000) + 3600);
@@ -717,39 +456,25 @@ export class KubeBackend implements OpiBackend {
     }
     if ("buildpack_lifecycle" in task.lifecycle) await this.prepare({ lifecycle: { buildpack_lifecycle: { ...task.lifecycle.buildpack_lifecycle, start_command: "" } } });
     await this.runner.run(`task:${task.guid}`, async () => {
-      if (this.jobByTask.has(task.guid)) return;
+      if (this.tasks.hasJob(task.guid)) return;
       try {
-        this.jobs.observe(await this.client.create("jobs", job));
+        await this.tasks.create(job);
       } catch (err) {
-        if (err instanceof KubeApiError && err.alreadyExists) return;
         throw this.explain(err);
       }
     });
   }
 
   async getTask(guid: string): Promise<TaskStatus | null> {
-    const done = this.finishedTasks.get(guid);
-    if (done) return { ...done };
-    const name = this.jobByTask.get(guid);
-    const job = name ? this.jobs.get(name) : undefined;
-    return job ? this.taskStatus(job) : null;
+    return this.tasks.get(guid);
   }
 
   async listTasks(): Promise<TaskStatus[]> {
-    const out = new Map<string, TaskStatus>();
-    for (const job of this.jobs.cache.values()) if (job.taskGuid) out.set(job.taskGuid, this.taskStatus(job));
-    for (const [guid, s] of this.finishedTasks) out.set(guid, { ...s });
-    return [...out.values()];
+    return this.tasks.list();
   }
 
   async cancelTask(guid: string): Promise<void> {
-    if (this.finishedTasks.has(guid)) return;
-    const name = this.jobByTask.get(guid);
-    if (!name) return;
-    const job = this.jobs.get(name);
-    this.finishTask(guid, { guid, state: "FAILED", failure_reason: "cancelled", exit_code: null, started_at: job?.startedAt || null, finished_at: Math.floor(this.now() / 1000) });
-    await this.client.delete("jobs", name, { propagation: "Background" });
-    this.jobs.forget(name);
+    await this.tasks.cancel(guid);
   }
 
   // ---- events, routes, lifecycle ------------------------------------------------------
@@ -760,39 +485,17 @@ export class KubeBackend implements OpiBackend {
   }
 
   routeTargets(host: string): RouteTarget[] {
-    const out: RouteTarget[] = [];
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
-      const svc = this.services.get(svcName);
-      if (!svc || this.stopping.has(svc.processGuid)) continue;
-      const rec = this.stsFor(svc.processGuid);
-      const d = this.current(svc.processGuid);
-      if (!rec || !d) continue;
-      for (let i = 0; i < d.instances; i++) {
-        const pod = this.pods.get(`${rec.name}-${i}`);
-        if (!pod || pod.deleting || podState(pod).state !== "RUNNING" || !pod.ip) continue;
-        const address = this.o.routeAddress ? this.o.routeAddress({ processGuid: svc.processGuid, pod, port: svc.port, service: svc.name }) : `${pod.ip}:${svc.port}`;
-        if (address) out.push({ process_guid: svc.processGuid, index: i, address });
-      }
-    }
-    return out;
+    return this.routes.targets(host);
   }
 
   /** True when some live process has this route (the router's 503-vs-404 question). */
   knowsRoute(host: string): boolean {
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
-      const svc = this.services.get(svcName);
-      if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return true;
-    }
-    return false;
+    return this.routes.knows(host);
   }
 
   /** The route Service serving `host` (for the API server's service proxy). */
   serviceForHost(host: string): { name: string; port: number } | undefined {
-    for (const svcName of this.servicesByHost.get(normalizeHost(host)) ?? []) {
-      const svc = this.services.get(svcName);
-      if (svc && !this.stopping.has(svc.processGuid) && this.stsFor(svc.processGuid)) return { name: svc.name, port: svc.port };
-    }
-    return undefined;
+    return this.routes.service(host);
   }
 
   /** Processes waiting for a retry after a failed convergence. */
@@ -817,8 +520,7 @@ export class KubeBackend implements OpiBackend {
   async stop(): Promise<void> {
     this.started = false;
     this.synced = false;
-    for (const t of this.cleanupTimers.values()) clearTimeout(t);
-    this.cleanupTimers.clear();
+    this.tasks.stop();
     await this.runner.stop();
     await Promise.all(this.informers().map((i) => i.stop()));
   }

@@ -44,7 +44,8 @@ export interface KubeClient {
   /** SelfSubjectAccessReview for one verb on a resource in the namespace. */
   canI(verb: string, resource: string, group: string): Promise<boolean>;
   /** A pod's log as a stream of text chunks (follow: until the container ends). */
-  podLog(name: string, opts: { follow: boolean; container?: string; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>>;
+  /** `GET pods/<name>/log`: `timestamps` prefixes each line with its RFC3339Nano time; `sinceTime` (RFC3339) skips older lines. */
+  podLog(name: string, opts: { follow: boolean; container?: string; signal?: AbortSignal; timestamps?: boolean; sinceTime?: string }): Promise<ReadableStream<Uint8Array>>;
   /** GET /version: proves the server answers and the credentials work. */
   version(): Promise<string>;
   /** A raw request with the kubeconfig's credentials (service proxy). */
@@ -230,6 +231,8 @@ export async function createKubeClient(o: ClientOptions): Promise<KubeClient> {
       const url = new URL(`${cluster.server}/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log`);
       if (opts.follow) url.searchParams.set("follow", "true");
       if (opts.container) url.searchParams.set("container", opts.container);
+      if (opts.timestamps) url.searchParams.set("timestamps", "true");
+      if (opts.sinceTime) url.searchParams.set("sinceTime", opts.sinceTime);
       const res = await call("get", "pods", async () => {
         const r = await rawFetch(url, { method: "GET", signal: opts.signal });
         if (r.status !== 200) throw Object.assign(new Error(`HTTP ${r.status}`), { code: r.status, body: await r.text() });

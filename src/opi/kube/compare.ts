@@ -1,10 +1,15 @@
 /**
- * "Does the cluster still hold what we asked for?" An object read back from
- * the API server carries defaults we never set (dnsPolicy, probe periods,
- * terminationMessagePath...) and canonical quantities ("1024Mi" comes back
- * as "1Gi"). So desired is compared as a subset of actual: every field we
- * set must be there with an equal value; lists must have the same length;
- * extra server-side fields are fine.
+ * "Does the cluster still hold what we asked for?" compared the way the API
+ * server gives objects back, which is the Go encoding of what it stored:
+ * - defaulting adds fields we never set (dnsPolicy, probe periods,
+ *   terminationMessagePath...): desired is a subset of actual, extra
+ *   server-side fields are fine;
+ * - quantities come back canonical ("1024Mi" as "1Gi"): compared as numbers;
+ * - `omitempty` drops zero values (`initialDelaySeconds: 0`, an env var's
+ *   `value: ""`, `readOnly: false`, empty lists and maps): a field that is
+ *   absent decodes to its zero value, exactly as a Go client reads it, so
+ *   absent equals a desired 0, "", false, [] or {}.
+ * Lists must have the same length, every field we set an equal value.
  */
 const BIN: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const DEC: Record<string, number> = { m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
@@ -31,8 +36,12 @@ function leafEqual(path: string, a: unknown, b: unknown): boolean {
   return false;
 }
 
-function isEmpty(v: unknown): boolean {
-  return (Array.isArray(v) && v.length === 0) || (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && Object.keys(v).length === 0);
+/** What an absent field decodes to: the zero value of its type (Go JSON decoding). */
+function isZeroValue(v: unknown): boolean {
+  if (v === 0 || v === "" || v === false || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object" && !(v instanceof Date)) return Object.values(v as object).every((x) => x === undefined || isZeroValue(x));
+  return false;
 }
 
 /** The first path where `desired` is not contained in `actual`, or null when it is. */
@@ -48,7 +57,7 @@ export function firstDifference(desired: unknown, actual: unknown, path = ""): s
     return null;
   }
   if (desired !== null && typeof desired === "object" && !(desired instanceof Date)) {
-    if (actual === undefined || actual === null) return isEmpty(desired) ? null : path || "(root)";
+    if (actual === undefined || actual === null) return isZeroValue(desired) ? null : path || "(root)";
     if (typeof actual !== "object") return path || "(root)";
     for (const [k, v] of Object.entries(desired)) {
       const d = firstDifference(v, (actual as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
@@ -56,5 +65,6 @@ export function firstDifference(desired: unknown, actual: unknown, path = ""): s
     }
     return null;
   }
+  if (actual === undefined && isZeroValue(desired)) return null;
   return leafEqual(path, desired, actual) ? null : path || "(root)";
 }

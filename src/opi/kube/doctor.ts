@@ -1,5 +1,6 @@
 import type { Config } from "../../config/index.ts";
 import { createKubeClient, type KubeClient } from "./client.ts";
+import { probeFromPod, type ProbeResult, type ProbeTarget } from "./doctor-pod-network.ts";
 import { APPLIANCE_RULES } from "./manifests.ts";
 
 /**
@@ -17,6 +18,14 @@ export interface DoctorDeps {
   /** Stacks imported into the registry (names). */
   stacks(): string[];
   fetch?: typeof fetch;
+  /** Extra labels for the probe pod (tests: the emulator's run-locally label). */
+  podLabels?: Record<string, string>;
+  probeTimeoutMs?: number;
+}
+
+/** What staging pods call back (kube.publicUrl, else the listening address). */
+export function publicUrlOf(config: Config): string {
+  return config.kube.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
 }
 
 export async function kubeDoctor(config: Config, deps: DoctorDeps): Promise<Check[]> {
@@ -72,8 +81,50 @@ export async function kubeDoctor(config: Config, deps: DoctorDeps): Promise<Chec
       out.push({ name: "registry", ok: false, detail: `${k.registryAddress} unreachable from here: ${(err as Error).message}`, fix: "start the appliance, or fix kube.registryAddress (nodes pull droplet images from it)" });
     }
   }
+  out.push(...(await podNetworkChecks(config, client, deps)));
   const stacks = deps.stacks();
   const stack = config.staging.defaultStack;
   out.push(stacks.includes(stack) ? { name: "stack", ok: true, detail: `${stack} imported` } : { name: "stack", ok: false, detail: `${stack} is not imported (have: ${stacks.join(", ") || "none"})`, fix: `eirini stack import ${stack} <rootfs.tar>` });
   return out;
+}
+
+/**
+ * The appliance (publicUrl: staging pods download their input from it and
+ * upload droplets to it) and the registry, asked from a pod: a probe Job in
+ * the namespace (doctor-pod-network.ts). A loopback address answers from
+ * here and from nowhere in the cluster; only a pod can tell.
+ */
+async function podNetworkChecks(config: Config, client: KubeClient, deps: DoctorDeps): Promise<Check[]> {
+  const k = config.kube;
+  const publicUrl = publicUrlOf(config).replace(/\/+$/, "");
+  const targets: ProbeTarget[] = [{ name: "appliance", url: `${publicUrl}/healthz`, ok: [200] }];
+  if (k.registryAddress) targets.push({ name: "registry", url: `http://${k.registryAddress}/v2/`, ok: [200, 401] });
+  const image = k.stagingImage.replaceAll("{stack}", config.staging.defaultStack);
+  let results: ProbeResult[];
+  try {
+    results = await probeFromPod({ client, image, targets, podLabels: deps.podLabels, timeoutMs: deps.probeTimeoutMs ?? 60_000 });
+  } catch (err) {
+    return [{ name: "pod network", ok: false, detail: `cannot ask from a pod whether the appliance and registry are reachable: ${(err as Error).message}`, fix: `make the staging image ${image} pullable (kube.stagingImage), then run doctor again` }];
+  }
+  const told = (r: ProbeResult) => (r.status === 0 ? "no answer" : `HTTP ${r.status}`);
+  return results.map((r) => {
+    if (r.name === "appliance") {
+      return r.reachable
+        ? { name: "appliance from pods", ok: true, detail: `a pod in ${k.namespace} reaches ${publicUrl}` }
+        : {
+            name: "appliance from pods",
+            ok: false,
+            detail: `a pod in ${k.namespace} cannot reach the appliance at ${publicUrl} (${told(r)}): staging pods download their input from it and upload droplets to it`,
+            fix: "set kube.publicUrl to an address pods can reach (the node's or host's address on the cluster network, or a Service in front of the appliance) and have the appliance listen there (--host)",
+          };
+    }
+    return r.reachable
+      ? { name: "registry from pods", ok: true, detail: `a pod in ${k.namespace} reaches the registry at ${k.registryAddress}` }
+      : {
+          name: "registry from pods",
+          ok: false,
+          detail: `a pod in ${k.namespace} cannot reach the registry at ${k.registryAddress} (${told(r)}): kubelets pull droplet images from it`,
+          fix: "set kube.registryAddress to a host:port the cluster's nodes and pods reach (not a loopback address), e.g. the host's address on the cluster network with an insecure-registry entry, or a NodePort",
+        };
+  });
 }

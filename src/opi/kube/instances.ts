@@ -3,14 +3,27 @@ import type { PodRecord } from "./projections.ts";
 
 /**
  * Pod -> CF instance (DESIGN.md 6): Running+Ready is RUNNING; Pending is
- * CLAIMED, or UNCLAIMED with the scheduler's message; a crash loop, an
- * image that cannot be pulled or a terminated container is CRASHED.
+ * CLAIMED, or UNCLAIMED with the scheduler's message; a crash loop, a
+ * container that cannot be created or a terminated container is CRASHED.
+ * An image that cannot be pulled is not a crash (nothing ran): the instance
+ * stays CLAIMED (STARTING in CF) with the kubelet's reason and message as
+ * its details, and no crash event is sent.
  */
-const IMAGE_ERRORS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+/** The kubelet's waiting reasons for an image it cannot get (pkg/kubelet/images/types.go). */
+export const PULL_ERRORS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable", "ErrImageInspect", "SignatureValidationFailed"]);
+const START_ERRORS = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+
+/** "ErrImagePull: <kubelet message>" for a pod that cannot get its image, else "". `remembered` keeps the pull error behind a back-off line. */
+export function pullFailure(p: PodRecord, remembered?: string): string {
+  if (!PULL_ERRORS.has(p.waitingReason)) return "";
+  if (p.waitingReason === "ImagePullBackOff" && remembered) return `ImagePullBackOff: ${remembered}`;
+  return p.waitingMessage ? `${p.waitingReason}: ${p.waitingMessage}` : p.waitingReason;
+}
 
 export function podState(p: PodRecord): { state: InstanceState; reason: string } {
   if (p.waitingReason === "CrashLoopBackOff") return { state: "CRASHED", reason: p.lastExitReason || "CrashLoopBackOff" };
-  if (IMAGE_ERRORS.has(p.waitingReason)) return { state: "CRASHED", reason: p.waitingReason };
+  if (PULL_ERRORS.has(p.waitingReason)) return { state: "CLAIMED", reason: pullFailure(p) };
+  if (START_ERRORS.has(p.waitingReason)) return { state: "CRASHED", reason: p.waitingReason };
   switch (p.phase) {
     case "Pending":
       if (p.unschedulable) return { state: "UNCLAIMED", reason: p.unschedulable };
@@ -26,12 +39,14 @@ export function podState(p: PodRecord): { state: InstanceState; reason: string }
   }
 }
 
-export function instanceOf(index: number, p: PodRecord | undefined, port: number, schedulingMessage: (pod: string) => string, now: () => number): Instance {
+export function instanceOf(index: number, p: PodRecord | undefined, port: number, schedulingMessage: (pod: string) => string, now: () => number, pullMessage: (pod: PodRecord) => string = (pod) => pullFailure(pod)): Instance {
   if (!p || p.deleting) {
     return { index, since: Math.floor(now() / 1000), state: "UNCLAIMED", placement_error: "", crash_count: p?.restarts ?? 0, crash_reason: "", host: "", port: 0, instance_guid: "", cell: "" };
   }
   const { state, reason } = podState(p);
+  const pull = pullMessage(p);
   return {
+    ...(pull ? { details: pull } : {}),
     index,
     since: Math.max(1, state === "RUNNING" ? p.startedAt || p.createdAt : p.createdAt),
     state,
@@ -60,13 +75,15 @@ function describe(code: number, reason: string): string {
 /** A new crash between two observations of the same pod, or null. */
 export function crashBetween(old: PodRecord | undefined, p: PodRecord): CrashInfo | null {
   if (!old || old.uid !== p.uid) return null;
-  if (p.restarts > old.restarts && p.lastExitCode !== null) {
+  // A kubelet may report a crash twice: first as the current terminated state, then as lastState after
+  // the restart. The second is the same crash when the previous observation already showed it.
+  if (p.restarts > old.restarts && p.lastExitCode !== null && old.exitCode === null) {
     return { reason: p.lastExitReason || "Error", exit_status: p.lastExitCode, exit_description: describe(p.lastExitCode, p.lastExitReason), crash_count: p.restarts, at: p.lastFinishedAt || Math.floor(Date.now() / 1000) };
   }
   if (p.exitCode !== null && old.exitCode === null) {
     return { reason: p.exitReason || "Error", exit_status: p.exitCode, exit_description: describe(p.exitCode, p.exitReason), crash_count: p.restarts + 1, at: Math.floor(Date.now() / 1000) };
   }
-  if (IMAGE_ERRORS.has(p.waitingReason) && !IMAGE_ERRORS.has(old.waitingReason)) {
+  if (START_ERRORS.has(p.waitingReason) && !START_ERRORS.has(old.waitingReason)) {
     return { reason: p.waitingReason, exit_status: -1, exit_description: `${p.waitingReason}: ${p.waitingMessage}`, crash_count: p.restarts + 1, at: Math.floor(Date.now() / 1000) };
   }
   return null;

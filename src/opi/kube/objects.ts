@@ -4,6 +4,7 @@ import { lrpEnv, taskEnv, type EnvVar } from "./env.ts";
 import { ANNOTATION, APP_CONTAINER, LABEL, MANAGED_BY, SOURCE } from "./keys.ts";
 import { labelValue, routeServiceName, sanitize, statefulSetName, taskJobName } from "./names.ts";
 import { schedulingFor } from "./scheduling.ts";
+import { APP_INIT, DOCKER_INIT, TASK_INIT } from "./shell-init.ts";
 
 /**
  * Pure builders: desired LRP / task -> the Kubernetes objects that run it
@@ -43,16 +44,6 @@ export function lrpOf(d: DesiredLRP): LRP {
 }
 
 const LAUNCHER_DIR = "/eirini-launcher";
-/** Sources the buildpacks' profile scripts, sets the index from the pod ordinal, then runs the start command. */
-const SHELL_LAUNCHER_BODY = [
-  "cd /home/vcap/app 2>/dev/null || true",
-  'for f in /home/vcap/profile.d/*.sh /home/vcap/app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done',
-  'exec /bin/sh -c "$1"',
-];
-const SHELL_LAUNCHER = ['export CF_INSTANCE_INDEX="${POD_NAME##*-}"', ...SHELL_LAUNCHER_BODY].join("\n");
-/** Tasks: CF_INSTANCE_INDEX stays 0 (a job pod's name ends in a random suffix, not an ordinal). */
-const SHELL_TASK_LAUNCHER = SHELL_LAUNCHER_BODY.join("\n");
-const SHELL_INDEX_ONLY = 'export CF_INSTANCE_INDEX="${POD_NAME##*-}"; exec "$@"';
 
 export function dropletImage(o: BuildOptions, dropletGuid: string, dropletHash: string): string {
   return `${o.registryAddress}/cloudfoundry/${sanitize(dropletGuid, 100) || "droplet"}:${dropletHash}`;
@@ -101,8 +92,9 @@ function launch(o: BuildOptions, lrp: LRP | Task, image: string): { container: O
       volume: { name: "eirini-launcher", emptyDir: {} },
     };
   }
-  if (docker && !isTask) return { container: { image, ...(dockerCommand.length > 0 ? { command: ["/bin/sh", "-c", SHELL_INDEX_ONLY, "launcher", ...dockerCommand] } : {}) } };
-  return { container: { image, command: ["/bin/sh", "-c", isTask ? SHELL_TASK_LAUNCHER : SHELL_LAUNCHER, "launcher", ...(start ? [start] : [])] } };
+  // Without a launcher image, a shell init is PID 1 and forwards SIGTERM (shell-init.ts says why).
+  if (docker && !isTask) return { container: { image, ...(dockerCommand.length > 0 ? { command: ["/bin/sh", "-c", DOCKER_INIT, "launcher", ...dockerCommand] } : {}) } };
+  return { container: { image, command: ["/bin/sh", "-c", isTask ? TASK_INIT : APP_INIT, "launcher", ...(start ? [start] : [])] } };
 }
 
 function imageOf(o: BuildOptions, lrp: LRP | Task): string {

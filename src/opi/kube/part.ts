@@ -1,5 +1,6 @@
 import type { AppliancePart, PartContext } from "../../part/index.ts";
 import { join } from "node:path";
+import { AppLogFollower } from "./app-logs.ts";
 import { KubeBackend } from "./backend.ts";
 import { createKubeClient, type KubeClient } from "./client.ts";
 import { sanitize } from "./names.ts";
@@ -18,6 +19,7 @@ import { StagingTransfers } from "./staging-transfers.ts";
  * background; the appliance still comes up. Staging runs as Jobs
  * (`stagingExecutor`, for St8ge); the part serves the staging pods'
  * transfer routes and deletes staging Jobs a previous run left at start.
+ * App and task output reaches log-cache by following the pods' logs.
  */
 export interface KubeRegistryPort {
   composeDropletImage(req: { dropletHash: string; stack: string; repo: string; startCommand?: string }): Promise<unknown>;
@@ -69,6 +71,9 @@ export async function createKubeBackendPart(
     syncTimeoutMs: 5_000,
   });
 
+  // App and task output: followed from the pods' log API into log-cache.
+  const appLogs = new AppLogFollower({ client, pods: backend.pods, sink: ctx.store.logs, logger: log });
+
   const transfers = new StagingTransfers(ctx.tokenKey);
   const stagingExecutor = createKubeStagingExecutor({
     client,
@@ -76,6 +81,8 @@ export async function createKubeBackendPart(
     applianceUrl: () => k.publicUrl ?? ctx.baseUrl(),
     image: (s) => k.stagingImage.replaceAll("{stack}", s || stack),
     workRoot: join(ctx.store.dataDir, "staging", "kube"),
+    // A stack image in the embedded registry needs the same pull secret as droplet images.
+    imagePullSecret: (image) => (registry && image.startsWith(`${k.registryAddress}/`) ? k.pullSecret : undefined),
     logger: ctx.logger,
     gzipLevel: 1,
   });
@@ -114,6 +121,7 @@ export async function createKubeBackendPart(
       stopped = true;
       if (secretTimer) clearTimeout(secretTimer);
       proxy?.stop();
+      appLogs.stop();
       await backend.stop();
     },
   };

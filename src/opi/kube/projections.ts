@@ -37,6 +37,10 @@ export interface StsRecord extends Cached {
 
 export interface PodRecord extends Cached {
   uid: string;
+  /** App guid and process type (labels), task name (annotation): where its log lines go. */
+  appGuid: string;
+  processType: string;
+  taskName: string;
   processGuid: string;
   taskGuid: string;
   stagingGuid: string;
@@ -109,6 +113,9 @@ export function projectPod(o: Obj): PodRecord | null {
     name: m.name,
     rv: String(m.resourceVersion ?? ""),
     uid: String(m.uid ?? ""),
+    appGuid: String(m.labels?.[LABEL.appGuid] ?? ""),
+    processType: String(m.labels?.[LABEL.processType] ?? ""),
+    taskName: ann(o, ANNOTATION.taskName),
     processGuid: ann(o, ANNOTATION.processGuid),
     taskGuid: ann(o, ANNOTATION.taskGuid),
     stagingGuid: ann(o, ANNOTATION.stagingGuid),

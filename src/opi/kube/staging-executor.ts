@@ -25,6 +25,8 @@ export interface KubeStagingExecutorOptions {
   logger: Logger;
   /** Extra labels on staging pods (tests: the emulator's run-locally label). */
   podLabels?: Record<string, string>;
+  /** Image pull secret for a staging image served by the embedded registry (the stack imported there). */
+  imagePullSecret?: (image: string) => string | undefined;
   gzipLevel?: number;
   maxEntries?: number;
   /** Watch reconnect delays (tests shorten them). */
@@ -182,12 +184,14 @@ export function createKubeStagingExecutor(o: KubeStagingExecutorOptions): KubeSt
       active.add(jobName);
       try {
         const base = o.applianceUrl().replace(/\/+$/, "");
+        const image = o.image(job.env.CF_STACK ?? "");
+        const pullSecret = o.imagePullSecret?.(image);
         const manifest = buildStagingJob({
           name: jobName,
           namespace: o.client.namespace,
           stagingGuid: job.id,
           appGuid: app.guid,
-          image: o.image(job.env.CF_STACK ?? ""),
+          image,
           transferUrl: `${base}${TRANSFER_PREFIX}/${encodeURIComponent(job.id)}`,
           token: o.transfers.token(job.id, job.limits.timeoutMs / 1000 + 60),
           mode: job.detect ? "detect" : "named",
@@ -195,6 +199,7 @@ export function createKubeStagingExecutor(o: KubeStagingExecutorOptions): KubeSt
           env: job.env.EIRINI_RUNTIMES_TOKEN ? { EIRINI_RUNTIMES_URL: `${base}/st8ge/runtimes`, ...job.env } : job.env,
           limits: job.limits,
           ...(o.podLabels ? { podLabels: o.podLabels } : {}),
+          ...(pullSecret ? { pullSecret } : {}),
         });
         o.client.create("jobs", manifest).catch(
           (err) => fail(new StagingError("StagerError", `could not create the staging Job: ${(err as Error).message}`, { cause: err })),

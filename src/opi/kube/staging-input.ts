@@ -39,5 +39,7 @@ export async function prepareStagingInput(job: StagingJob, tree: string, out: st
   if (job.cacheDir && existsSync(job.cacheDir)) cpSync(job.cacheDir, join(tree, "cache"), { recursive: true, verbatimSymlinks: true });
   writeFileSync(join(tree, "plan"), job.buildpacks.map((b, i) => `${i} ${cacheKey(b.name)}\n`).join(""));
   writeFileSync(join(tree, "lifecycle.sh"), builderScript, { mode: 0o755 });
-  await packTree(tree, out, o.gzipLevel);
+  // No `./` entry: the pod (uid 2000) unpacks into a root-owned 0777 emptyDir, and GNU tar
+  // fails ("Cannot change mode") when asked to restore the mode of a directory it does not own.
+  await packTree(tree, out, o.gzipLevel, { rootEntry: false });
 }

@@ -21,6 +21,8 @@ export interface StagingJobSpec {
   limits: { timeoutMs: number; memoryBytes: number; diskBytes: number };
   /** Extra pod labels (tests mark pods the emulator runs for real). */
   podLabels?: Record<string, string>;
+  /** Image pull secret, when the staging image is served by the embedded registry. */
+  pullSecret?: string;
 }
 
 /** Selects the staging Jobs (and their pods) of this appliance. */
@@ -61,6 +63,7 @@ export function buildStagingJob(s: StagingJobSpec): Obj {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: { runAsNonRoot: true, runAsUser: 2000, runAsGroup: 2000, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } },
+          ...(s.pullSecret ? { imagePullSecrets: [{ name: s.pullSecret }] } : {}),
           volumes: [{ name: "staging", emptyDir: {} }],
           containers: [
             {

@@ -21,7 +21,7 @@ say() { printf 'O %s\n' "$*"; }
 die() { printf 'E %s\n' "$*"; exit 1; }
 get() { curl -fsS --retry 3 --retry-connrefused -H "$A" "$@" 2>"$W/.curl"; }
 get -o "$W/input.tgz" "$ST8GE_URL/input" || die "downloading the staging input failed: $(cat "$W/.curl")"
-tar --no-overwrite-dir -xzf "$W/input.tgz" -C "$W" || die "unpacking the staging input failed"
+tar -xzf "$W/input.tgz" -C "$W" || die "unpacking the staging input failed"
 rm -f "$W/input.tgz"
 mkfifo "$W/.o" "$W/.e" || die "mkfifo failed"
 awk '{ printf "O %s\n", $0; fflush() }' <"$W/.o" & o=$!

@@ -80,3 +80,23 @@ test("a build stages as a Kubernetes Job and its droplet lands in the blob store
   expect(await Bun.file(`${dataDir}/blobs/sha256/${droplet.checksum.value.slice(0, 2)}/${droplet.checksum.value}`).exists()).toBe(true);
   await waitFor(() => kube.list("jobs", NS).length === 0, { what: "the staging Job to be deleted" });
 });
+
+test("a staging that fails in its pod is told once in the app's log", async () => {
+  const space = (await api("GET", "/v3/spaces?names=dev")).resources[0];
+  const app = await api("POST", "/v3/apps", { name: "stg-fail", relationships: { space: { data: { guid: space.guid } } } });
+  const pkg = await api("POST", "/v3/packages", { type: "bits", relationships: { app: { data: { guid: app.guid } } } });
+  const form = new FormData();
+  form.append("resources", "[]");
+  const zip = zipSync({ "readme.txt": new TextEncoder().encode("nothing any buildpack detects\n") });
+  form.append("bits", new Blob([zip as Uint8Array<ArrayBuffer>], { type: "application/zip" }), "package.zip");
+  await api("POST", `/v3/packages/${pkg.guid}/upload`, form);
+  const build = await api("POST", "/v3/builds", { package: { guid: pkg.guid } });
+  const done = await waitFor(async () => {
+    const b = await api("GET", `/v3/builds/${build.guid}`);
+    return b.state === "STAGING" ? null : b;
+  }, { timeoutMs: 20_000, what: "the build to fail" });
+  expect(done.state).toBe("FAILED");
+  appliance.store.logs.flush();
+  const failures = appliance.store.logs.read(app.guid).filter((l) => l.message.startsWith("Staging failed"));
+  expect(failures).toHaveLength(1);
+});

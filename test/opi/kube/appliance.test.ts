@@ -117,3 +117,44 @@ test("scheduling annotations PATCHed through the CF API reach the StatefulSet, a
   expect(rolled.spec.template.spec.nodeSelector).toEqual({ disktype: "nvme", "placement.cloudfoundry.org/gpu": "true" });
   expect(rolled.spec.template.spec.schedulerName).toBe("bin-packer");
 });
+
+test("an image that cannot be pulled: STARTING with the kubelet's message in stats, a CELL log line, no crash event", async () => {
+  const tokenRes = await fetch(`${appliance.url}/uaa/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${btoa("cf:")}` },
+    body: new URLSearchParams({ grant_type: "password", username: "admin", password: "pw" }).toString(),
+  });
+  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+  const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${appliance.url}${path}`, { method, headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const before = kube.sim.behavior;
+  kube.sim.behavior = (pod) => (pod.spec.containers[0].image === "nowhere/missing:1" ? { kind: "image-pull-error", message: "manifest unknown" } : before(pod));
+  try {
+    const space = (await api("GET", "/v3/spaces")).resources[0].guid;
+    const app = await api("POST", "/v3/apps", { name: "unpullable", relationships: { space: { data: { guid: space } } }, lifecycle: { type: "docker", data: {} } });
+    const pkg = await api("POST", "/v3/packages", { type: "docker", data: { image: "nowhere/missing:1" }, relationships: { app: { data: { guid: app.guid } } } });
+    const build = await api("POST", "/v3/builds", { package: { guid: pkg.guid } });
+    const droplet = await waitFor(async () => (await api("GET", `/v3/builds/${build.guid}`)).droplet?.guid as string | undefined, { what: "docker droplet" });
+    await api("PATCH", `/v3/apps/${app.guid}/relationships/current_droplet`, { data: { guid: droplet } });
+    await api("POST", `/v3/apps/${app.guid}/actions/start`);
+    const web = (await api("GET", `/v3/apps/${app.guid}/processes`)).resources[0].guid;
+    const stat = await waitFor(async () => {
+      const s = (await api("GET", `/v3/processes/${web}/stats`)).resources[0];
+      return s.details?.startsWith("ImagePullBackOff") ? s : null;
+    }, { what: "pull back-off in stats" });
+    expect(stat.state).toBe("STARTING");
+    expect(stat.details).toContain('failed to pull and unpack image "nowhere/missing:1": manifest unknown');
+    const crashes = await api("GET", `/v3/audit_events?types=audit.app.process.crash&target_guids=${app.guid}`);
+    expect(crashes.resources).toEqual([]);
+    appliance.store.logs.flush();
+    const cell = appliance.store.logs.read(app.guid).filter((l) => l.source_type === "CELL");
+    expect(cell).toHaveLength(1);
+    expect(cell[0]!.message).toContain("ErrImagePull: rpc error");
+  } finally {
+    kube.sim.behavior = before;
+  }
+});

@@ -210,7 +210,7 @@ describe("kube backend", () => {
     expect(badEnv).toBeInstanceOf(OpiInvalidError);
   });
 
-  test("instance states: UNCLAIMED with the scheduler's message, CRASHED on image pull errors, crash events", async () => {
+  test("instance states: UNCLAIMED with the scheduler's message, pull failures as what they are (not crashes), one crash event per crash", async () => {
     s = await kubeSetup();
     const events: OpiEvent[] = [];
     s.backend.subscribe((e) => events.push(e));
@@ -223,9 +223,18 @@ describe("kube backend", () => {
     expect(events.some((e) => e.type === "instance_state" && e.state === "UNCLAIMED" && e.reason.includes("Insufficient memory"))).toBe(true);
     const missing = lrp({ instances: 1, lifecycle: { docker_lifecycle: { image: "nowhere/missing:1", command: [] } } });
     await s.backend.desireLRP(missing);
-    const crashed = await waitFor(async () => (await s!.backend.getInstances(missing.process_guid)).find((i) => i.state === "CRASHED"), { what: "CRASHED" });
-    expect(crashed.crash_reason).toBe("ErrImagePull");
-    expect(events.find((e) => e.type === "crash" && e.process_guid === missing.process_guid)).toMatchObject({ reason: "ErrImagePull", exit_status: -1 });
+    // ErrImagePull, then the kubelet's back-off: the instance is STARTING with the kubelet's message throughout.
+    const pulling = await waitFor(async () => (await s!.backend.getInstances(missing.process_guid)).find((i) => i.details?.startsWith("ImagePullBackOff")), { what: "ImagePullBackOff" });
+    expect(pulling.state).toBe("CLAIMED");
+    expect(pulling.details).toBe('ImagePullBackOff: rpc error: code = Unknown desc = failed to pull and unpack image "nowhere/missing:1": not found');
+    const states = events.filter((e) => e.type === "instance_state" && e.process_guid === missing.process_guid);
+    expect(states.map((e) => (e as { reason: string }).reason)).toContain('ErrImagePull: rpc error: code = Unknown desc = failed to pull and unpack image "nowhere/missing:1": not found');
+    expect(events.filter((e) => e.type === "crash" && e.process_guid === missing.process_guid)).toEqual([]);
+    const invalid = lrp({ instances: 1, lifecycle: { docker_lifecycle: { image: "nowhere/Missing:1", command: [] } } });
+    s.kube.sim.behavior = () => ({ kind: "image-pull-error" });
+    await s.backend.desireLRP(invalid);
+    const bad = await waitFor(async () => (await s!.backend.getInstances(invalid.process_guid)).find((i) => i.details), { what: "InvalidImageName" });
+    expect(bad).toMatchObject({ state: "CLAIMED", details: expect.stringMatching(/^InvalidImageName: Failed to apply default image tag "nowhere\/Missing:1"/) });
 
     s.kube.sim.behavior = () => ({ kind: "ready" });
     const ok = lrp({ instances: 2 });
@@ -236,6 +245,10 @@ describe("kube backend", () => {
     const crash = await waitFor(() => events.find((e): e is Extract<OpiEvent, { type: "crash" }> => e.type === "crash" && e.process_guid === ok.process_guid));
     expect(crash).toMatchObject({ index: 1, exit_status: 137, reason: "OOMKilled", crash_count: 1 });
     expect(crash.exit_description).toContain("out of memory");
+    // The kubelet restarts it (restartCount 1, lastState terminated): still the same one crash.
+    s.kube.sim.run(NS, pod, true);
+    await running(s, ok.process_guid, 2);
+    expect(events.filter((e) => e.type === "crash" && e.process_guid === ok.process_guid)).toHaveLength(1);
   });
 
   test("a watch expiring mid-stream: the informer relists and keeps up", async () => {

@@ -1,5 +1,6 @@
 import type { LocalPodRunner } from "./local-pods.ts";
 import type { ObjectStore, Obj, StoredEvent } from "./object-store.ts";
+import { PodLogs, type LogQuery } from "./pod-logs.ts";
 import { resources } from "./resources.ts";
 import { fromLabelSelector, matches } from "./selector.ts";
 import { ApiError } from "./status.ts";
@@ -53,7 +54,7 @@ export class ClusterSim {
   private scheduled = false;
   private nextNode = 0;
   private ipCounter = 0;
-  private readonly logs = new Map<string, { text: string; done: boolean; wake: Set<() => void> }>();
+  readonly logs = new PodLogs();
   private stopped = false;
   private readonly deadlines = new Map<string, ReturnType<typeof setTimeout>>();
   /** Runs `run-locally` pods (set when the emulator is started with `runPodsLocally`). */
@@ -80,7 +81,10 @@ export class ClusterSim {
         if (ref.kind === "Job") this.mark(`jobs ${e.namespace}/${ref.name}`);
       }
       if (e.type === "ADDED" && this.autoRun) this.mark(`kubelet ${e.namespace}/${o.metadata.name}`);
-      if (e.type === "DELETED") this.localPods?.kill(`${e.namespace}/${o.metadata.name}`);
+      if (e.type === "DELETED") {
+        this.localPods?.kill(`${e.namespace}/${o.metadata.name}`);
+        this.logs.forget(`${e.namespace}/${o.metadata.name}`);
+      }
     }
     if (e.type === "ADDED") for (const ref of o.metadata.ownerReferences ?? []) if (!this.store.hasUid(ref.uid)) this.mark(`orphan ${e.resource} ${e.namespace}/${o.metadata.name}`);
   }
@@ -349,14 +353,38 @@ export class ClusterSim {
     this.event(ns, next, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${next.spec.nodeName}`, "default-scheduler");
   }
 
+  /**
+   * The kubelet cannot get the image: as pkg/kubelet/images/image_manager.go
+   * reports it. A reference that does not parse is InvalidImageName (never
+   * retried); a failed pull is ErrImagePull with containerd's error, a
+   * "Failed" Warning event, then ImagePullBackOff ("Back-off pulling image")
+   * with a "BackOff" event while the kubelet waits to retry.
+   */
   imagePullError(ns: string, name: string, message?: string): void {
-    this.update(ns, name, (p) => {
-      const image = p.spec.containers?.[0]?.image;
-      p.status.phase = "Pending";
-      p.status.containerStatuses = [
-        { name: this.containerName(p), image, imageID: "", ready: false, restartCount: 0, started: false, state: { waiting: { reason: "ErrImagePull", message: message ?? `failed to pull and unpack image "${image}": not found` } }, lastState: {} },
-      ];
-    });
+    const pod = this.store.get(POD, ns, name);
+    const image = String(pod?.spec?.containers?.[0]?.image ?? "");
+    // docker/distribution's reference grammar: lower-case repository, optional tag or digest.
+    const valid = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(image);
+    const waiting = (reason: string, msg: string) =>
+      this.update(ns, name, (p) => {
+        p.status.phase = "Pending";
+        p.status.containerStatuses = [{ name: this.containerName(p), image, imageID: "", ready: false, restartCount: 0, started: false, state: { waiting: { reason, message: msg } }, lastState: {} }];
+      });
+    if (!valid) {
+      const msg = `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format`;
+      const p = waiting("InvalidImageName", msg);
+      if (p) this.event(ns, p, "Warning", "InspectFailed", msg, "kubelet");
+      return;
+    }
+    const pullMsg = `rpc error: code = Unknown desc = failed to pull and unpack image "${image}": ${message ?? "not found"}`;
+    const p = waiting("ErrImagePull", pullMsg);
+    if (!p) return;
+    this.event(ns, p, "Warning", "Failed", `Failed to pull image "${image}": ${pullMsg}`, "kubelet");
+    const t = setTimeout(() => {
+      const again = waiting("ImagePullBackOff", `Back-off pulling image "${image}"`);
+      if (again) this.event(ns, again, "Normal", "BackOff", `Back-off pulling image "${image}"`, "kubelet");
+    }, 30);
+    t.unref?.();
   }
 
   /** Container started; ready unless told otherwise (readiness probe failing). */
@@ -386,10 +414,18 @@ export class ClusterSim {
 
   /** The container exits non-zero and is restarted with back-off (CrashLoopBackOff). */
   crash(ns: string, name: string, opts: { exitCode?: number; reason?: string; backoff?: boolean } = {}): void {
+    const before = this.store.get(POD, ns, name)?.status?.containerStatuses?.[0] ?? {};
+    const exitCode = opts.exitCode ?? 1;
+    const terminated = { exitCode, reason: opts.reason ?? (exitCode === 137 ? "OOMKilled" : "Error"), startedAt: before.state?.running?.startedAt ?? now(), finishedAt: now(), containerID: "containerd://0" };
+    // A kubelet's status sync usually sees the dead container first (state.terminated, same
+    // restartCount), then the restart (restartCount + 1, lastState.terminated): one crash, two updates.
     this.update(ns, name, (p) => {
-      const prev = p.status.containerStatuses?.[0] ?? {};
-      const exitCode = opts.exitCode ?? 1;
-      const terminated = { exitCode, reason: opts.reason ?? (exitCode === 137 ? "OOMKilled" : "Error"), startedAt: prev.state?.running?.startedAt ?? now(), finishedAt: now(), containerID: "containerd://0" };
+      p.status.conditions = (p.status.conditions ?? []).map((c: Obj) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", lastTransitionTime: now() } : c));
+      p.status.containerStatuses = [{ ...before, name: this.containerName(p), ready: false, started: false, restartCount: before.restartCount ?? 0, state: { terminated } }];
+    });
+    this.logs.restart(`${ns}/${name}`);
+    this.update(ns, name, (p) => {
+      const prev = before;
       p.status.phase = "Running";
       p.status.conditions = (p.status.conditions ?? []).map((c: Obj) => (c.type === "Ready" || c.type === "ContainersReady" ? { ...c, status: "False", lastTransitionTime: now() } : c));
       p.status.containerStatuses = [
@@ -416,11 +452,7 @@ export class ClusterSim {
         { name: this.containerName(p), image: p.spec.containers?.[0]?.image, imageID: "sha256:0", ready: false, started: false, restartCount: 0, state: { terminated: { exitCode, reason: reason ?? (exitCode === 0 ? "Completed" : "Error"), finishedAt: now() } }, lastState: {} },
       ];
     });
-    const entry = this.logs.get(`${ns}/${name}`);
-    if (entry) {
-      entry.done = true;
-      for (const w of entry.wake) w();
-    }
+    this.logs.terminate(`${ns}/${name}`);
   }
 
   private runLocally(ns: string, name: string): void {
@@ -448,47 +480,19 @@ export class ClusterSim {
     this.appendLog(ns, name, "", true);
   }
 
-  /** Appends log text for a pod (served by `GET .../pods/<name>/log`). */
+  /** Appends log text for a pod's current container (served by `GET .../pods/<name>/log`). */
   appendLog(ns: string, name: string, text: string, done = false): void {
-    const k = `${ns}/${name}`;
-    let e = this.logs.get(k);
-    if (!e) this.logs.set(k, (e = { text: "", done: false, wake: new Set() }));
-    e.text += text;
-    e.done ||= done;
-    for (const w of e.wake) w();
+    this.logs.append(`${ns}/${name}`, text);
+    if (done) this.logs.terminate(`${ns}/${name}`);
   }
 
-  logStream(ns: string, name: string, follow: boolean, signal: AbortSignal): ReadableStream<Uint8Array> | null {
+  logStream(ns: string, name: string, q: LogQuery, signal: AbortSignal): ReadableStream<Uint8Array> | null {
     const pod = this.store.get(POD, ns, name);
     if (!pod || (!pod.status?.containerStatuses && pod.status?.phase === "Pending")) return null;
-    const k = `${ns}/${name}`;
-    if (!this.logs.has(k)) this.logs.set(k, { text: "", done: false, wake: new Set() });
-    const entry = this.logs.get(k)!;
-    const enc = new TextEncoder();
-    let sent = 0;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        for (;;) {
-          if (entry.text.length > sent) {
-            controller.enqueue(enc.encode(entry.text.slice(sent)));
-            sent = entry.text.length;
-            return;
-          }
-          const phase = this.store.get(POD, ns, name)?.status?.phase;
-          if (!follow || entry.done || signal.aborted || phase === "Succeeded" || phase === "Failed" || !this.store.get(POD, ns, name)) {
-            controller.close();
-            return;
-          }
-          await new Promise<void>((resolve) => {
-            const wake = () => {
-              entry.wake.delete(wake);
-              resolve();
-            };
-            entry.wake.add(wake);
-            signal.addEventListener("abort", wake, { once: true });
-          });
-        }
-      },
-    });
+    const alive = () => {
+      const p = this.store.get(POD, ns, name);
+      return !!p && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+    };
+    return this.logs.stream(`${ns}/${name}`, q, alive, signal);
   }
 }

@@ -1,8 +1,11 @@
 /**
- * Defaulting the API server applies on write. Emulated so that clients
- * comparing what they sent with what they read back meet the same extra
- * fields and canonical quantities ("1024Mi" reads back as "1Gi") they would
- * meet on a real cluster.
+ * Defaulting the API server applies on write (the SetDefaults_* functions of
+ * k8s.io/kubernetes/pkg/apis/{core,apps,batch}/v1, v1.28). Emulated so that
+ * clients comparing what they sent with what they read back meet the same
+ * extra fields and canonical quantities ("1024Mi" reads back as "1Gi") they
+ * would meet on a real cluster. Each rule names the real function it copies.
+ * Zero-value dropping (omitempty) is in omitempty.ts; the server runs
+ * drop -> default -> drop, as decode -> default -> encode does.
  */
 type Obj = Record<string, any>;
 
@@ -38,6 +41,7 @@ function resources(r: Obj | undefined): void {
   }
 }
 
+// core/v1 SetDefaults_Probe: timeout 1, period 10, success 1, failure 3; SetDefaults_HTTPGetAction: scheme HTTP.
 function probe(p: Obj | undefined): void {
   if (!p) return;
   p.timeoutSeconds ??= 1;
@@ -47,6 +51,7 @@ function probe(p: Obj | undefined): void {
   if (p.httpGet) p.httpGet.scheme ??= "HTTP";
 }
 
+// core/v1 SetDefaults_PodSpec, SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_ObjectFieldSelector.
 export function defaultPodSpec(spec: Obj | undefined, restartPolicy = "Always"): void {
   if (!spec) return;
   spec.restartPolicy ??= restartPolicy;
@@ -54,6 +59,8 @@ export function defaultPodSpec(spec: Obj | undefined, restartPolicy = "Always"):
   spec.dnsPolicy ??= "ClusterFirst";
   spec.schedulerName ??= "default-scheduler";
   spec.securityContext ??= {};
+  // SetDefaults_Volume: a volume with no source is an emptyDir; emptyDir.medium "" is dropped (omitempty).
+  for (const v of spec.volumes ?? []) if (Object.keys(v).length === 1) v.emptyDir = {};
   for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
     c.terminationMessagePath ??= "/dev/termination-log";
     c.terminationMessagePolicy ??= "File";
@@ -61,6 +68,8 @@ export function defaultPodSpec(spec: Obj | undefined, restartPolicy = "Always"):
     c.resources ??= {};
     resources(c.resources);
     for (const p of c.ports ?? []) p.protocol ??= "TCP";
+    // SetDefaults_ObjectFieldSelector: a fieldRef without apiVersion gets "v1".
+    for (const e of c.env ?? []) if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= "v1";
     probe(c.livenessProbe);
     probe(c.readinessProbe);
     probe(c.startupProbe);
@@ -71,35 +80,58 @@ export function applyDefaults(resource: string, obj: Obj): void {
   const spec = obj.spec;
   switch (resource) {
     case "statefulsets":
+      // apps/v1 SetDefaults_StatefulSet.
       spec.replicas ??= 1;
       spec.podManagementPolicy ??= "OrderedReady";
       spec.revisionHistoryLimit ??= 10;
       spec.updateStrategy ??= { type: "RollingUpdate", rollingUpdate: { partition: 0 } };
       spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: "Retain", whenScaled: "Retain" };
       defaultPodSpec(spec.template?.spec);
+      // A template's ObjectMeta.creationTimestamp is a metav1.Time struct: omitempty cannot drop it, it reads back null.
+      if (spec.template) {
+        spec.template.metadata ??= {};
+        spec.template.metadata.creationTimestamp = null;
+      }
       break;
     case "jobs":
+      // batch/v1 SetDefaults_Job (podReplacementPolicy is alpha in v1.28: not set).
       spec.parallelism ??= 1;
       spec.completions ??= 1;
       spec.backoffLimit ??= 6;
       spec.completionMode ??= "NonIndexed";
       spec.suspend ??= false;
       defaultPodSpec(spec.template?.spec, spec.template?.spec?.restartPolicy);
+      if (spec.template) {
+        spec.template.metadata ??= {};
+        spec.template.metadata.creationTimestamp = null;
+      }
       break;
     case "pods":
+      // core/v1 SetDefaults_Pod: enableServiceLinks defaults to true on pods (not on templates).
+      spec.enableServiceLinks ??= true;
       defaultPodSpec(spec);
       obj.status ??= { phase: "Pending", qosClass: "BestEffort" };
       break;
     case "services":
+      // core/v1 SetDefaults_Service; the IP family fields come from the service REST strategy (single-stack IPv4 cluster).
       spec.type ??= "ClusterIP";
       spec.sessionAffinity ??= "None";
+      spec.internalTrafficPolicy ??= "Cluster";
+      spec.ipFamilies ??= ["IPv4"];
+      spec.ipFamilyPolicy ??= "SingleStack";
       for (const p of spec.ports ?? []) {
         p.protocol ??= "TCP";
         p.targetPort ??= p.port;
       }
       break;
     case "secrets":
+      // core/v1 SetDefaults_Secret; stringData is write-only: the REST strategy merges it into data (base64).
       obj.type ??= "Opaque";
+      if (obj.stringData) {
+        obj.data = { ...obj.data };
+        for (const [k, v] of Object.entries(obj.stringData as Record<string, string>)) obj.data[k] = Buffer.from(v).toString("base64");
+        delete obj.stringData;
+      }
       break;
   }
 }

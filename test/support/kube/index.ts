@@ -58,6 +58,8 @@ export interface EmulatorOptions {
   tls?: { cert: string; key: string };
   /** Pods labelled `RUN_LOCALLY_LABEL: "true"` run their first container's command on this machine (see local-pods.ts). */
   runPodsLocally?: boolean;
+  /** Run those pods in this network namespace (made by the test): a pod's view of the network. */
+  podNetns?: string;
 }
 
 const r = (name: string) => {
@@ -70,7 +72,7 @@ export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<Kub
   const store = new ObjectStore(opts.historyLimit ?? 10_000);
   const sim = new ClusterSim(store);
   if (opts.runPodsLocally) {
-    sim.localPods = new LocalPodRunner();
+    sim.localPods = new LocalPodRunner(50, opts.podNetns);
     const fallback = sim.behavior;
     sim.behavior = (pod) => (pod.metadata.labels?.[RUN_LOCALLY_LABEL] === "true" ? { kind: "run-locally" } : fallback(pod));
   }
@@ -88,7 +90,7 @@ export async function startKubeEmulator(opts: EmulatorOptions = {}): Promise<Kub
     token,
     user: opts.user ?? "system:serviceaccount:eirini:eirini",
     podEndpoint: (pod) => endpoints.get(pod.metadata.name) ?? null,
-    podLogs: (ns, name, follow, signal) => sim.logStream(ns, name, follow, signal),
+    podLogs: (ns, name, q, signal) => sim.logStream(ns, name, q, signal),
     onDelete: (_resource, ns, obj, propagation) => sim.collect(ns, obj, propagation),
   });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handle, ...(opts.tls ? { tls: opts.tls } : {}) });

@@ -14,7 +14,9 @@ import type { Obj } from "./object-store.ts";
  * log. Limits are enforced as a node would: the group's RSS above
  * `limits.memory` -> SIGKILL and `OOMKilled` (137); the volumes' disk use
  * above `limits.ephemeral-storage` -> eviction. Deleting the pod kills the
- * group. The image is ignored: this machine is every image.
+ * group. The image is ignored: this machine is every image. With `netns`
+ * (a network namespace the test made, `ip netns add`), pods run in it, so
+ * they see the network a pod would: not the host's loopback.
  */
 export const RUN_LOCALLY_LABEL = "emulator.eirini.test/run-locally";
 
@@ -79,7 +81,10 @@ export class LocalPodRunner {
   private readonly running = new Map<string, Running>();
   private readonly root = mkdtempSync(join(tmpdir(), "kube-local-pods-"));
 
-  constructor(private readonly pollMs = 50) {}
+  constructor(
+    private readonly pollMs = 50,
+    private readonly netns?: string,
+  ) {}
 
   start(key: string, pod: Obj, cb: LocalPodCallbacks): void {
     const c = pod.spec?.containers?.[0] ?? {};
@@ -101,6 +106,7 @@ export class LocalPodRunner {
     const memory = quantityBytes(c.resources?.limits?.memory);
     const disk = quantityBytes(c.resources?.limits?.["ephemeral-storage"]);
 
+    if (this.netns) argv.unshift("ip", "netns", "exec", this.netns);
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const run: Running = { child, dir, ended: false, poll: setInterval(() => check(), this.pollMs) };
     this.running.set(key, run);

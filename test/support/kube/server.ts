@@ -1,4 +1,6 @@
 import { applyDefaults } from "./defaults.ts";
+import { dropOmitted } from "./omitempty.ts";
+import type { LogQuery } from "./pod-logs.ts";
 import type { Faults, RequestCounter } from "./faults.ts";
 import type { ObjectStore, Obj, Watcher } from "./object-store.ts";
 import { jsonPatch, mergePatch } from "./patch.ts";
@@ -23,7 +25,7 @@ export interface ServerDeps {
   /** Where the service proxy sends a request for a pod (null: no endpoint). */
   podEndpoint(pod: Obj, port: number | string): string | null;
   /** Log text of a pod's container, and whether more may follow. */
-  podLogs(ns: string, name: string, follow: boolean, signal: AbortSignal): ReadableStream<Uint8Array> | null;
+  podLogs(ns: string, name: string, q: LogQuery, signal: AbortSignal): ReadableStream<Uint8Array> | null;
   /** Called with (resource, namespace, deleted object, propagation) after a delete. */
   onDelete(resource: string, ns: string, obj: Obj, propagation: string): void;
 }
@@ -141,18 +143,24 @@ export function createHandler(d: ServerDeps): (req: Request) => Promise<Response
         "job-name": obj.metadata.name,
       };
     }
+    // The apiserver decodes into Go structs (an omitted field is its zero value), applies the
+    // defaulting functions (which fill zero values), and encodes with omitempty: drop, default, drop.
+    dropOmitted(r.info.resource, obj);
     if (obj.spec !== undefined || r.info.resource === "pods") {
       obj.spec ??= {};
       applyDefaults(r.info.resource, obj);
     } else if (r.info.resource === "secrets") applyDefaults("secrets", obj);
+    dropOmitted(r.info.resource, obj);
     if (r.info.statusSubresource && r.info.resource !== "pods") {
       if (old) obj.status = old.status;
       else delete obj.status;
     }
     if (r.info.resource === "pods" && old) obj.status = old.status;
     if (r.info.resource === "services") {
+      // The allocator's clusterIP is immutable; clusterIPs mirrors it (dual-stack field, v1.20+).
       if (old) obj.spec.clusterIP = old.spec?.clusterIP;
       else obj.spec.clusterIP ??= `10.96.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+      obj.spec.clusterIPs = [obj.spec.clusterIP];
     }
     if (r.info.resource === "namespaces" && !old) obj.status = { phase: "Active" };
     const errors = validate(r.info, obj, old);
@@ -345,8 +353,14 @@ export function createHandler(d: ServerDeps): (req: Request) => Promise<Response
       if (r.sub === "proxy" && r.info.resource === "services") return await proxy(req, r);
       if (r.sub === "log" && r.info.resource === "pods") {
         d.store.mustGet(r.info, r.namespace!, r.name!);
-        const follow = url.searchParams.get("follow") === "true";
-        const s = d.podLogs(r.namespace!, r.name!, follow, req.signal);
+        const q = url.searchParams;
+        const tail = q.get("tailLines");
+        const s = d.podLogs(
+          r.namespace!,
+          r.name!,
+          { follow: q.get("follow") === "true", timestamps: q.get("timestamps") === "true", previous: q.get("previous") === "true", sinceTime: q.get("sinceTime") ?? undefined, tailLines: tail ? Number(tail) : undefined },
+          req.signal,
+        );
         if (!s) throw badRequest(`container in pod "${r.name}" is waiting to start: ContainerCreating`);
         return new Response(s, { headers: { "content-type": "text/plain" } });
       }
