@@ -47,7 +47,8 @@ export class RuntimeProvider {
       constraint,
     );
     if (version === null) throw new RuntimeError(have.length ? "VersionNotFound" : "RuntimeNotFound", `${base}; add it with \`eirini runtimes add FILE\``);
-    if (!this.o.download) throw new RuntimeError("DownloadDisabled", `${base}; downloads are off (staging.runtimes.download): add it with \`eirini runtimes add FILE\``);
+    // "RuntimeNotFound" whenever the store has none of `name` for the stack: buildpacks may then use the stack's own.
+    if (!this.o.download) throw new RuntimeError(have.length ? "DownloadDisabled" : "RuntimeNotFound", `${base}; downloads are off (staging.runtimes.download): add it with \`eirini runtimes add FILE\``);
     const src = candidates.find((s) => s.version === version)!;
     const key = `${name}@${version}@${stack}`;
     let p = this.inflight.get(key);
