@@ -106,6 +106,10 @@ for d in "$deps"/*/profile.d; do
   i=$(basename "$(dirname "$d")")
   for f in "$d"/*; do [ -f "$f" ] && cp "$f" "$profiled/\${i}_$(basename "$f")"; done
 done
+# What every phase saw, in the staging log too (a Kubernetes staging pod keeps no files).
+for f in "$o"/*.txt; do
+  while IFS= read -r line; do echo "observed $(basename "$f" .txt) $line"; done < "$f"
+done
 cat > "$build/contract-run.sh" <<'RUN'
 echo "run:deps_dir_set=$( [ -n "\${DEPS_DIR:-}" ] && [ -d "$DEPS_DIR" ] && echo yes || echo no)"
 for t in $(ls "$DEPS_DIR"/*/bin 2>/dev/null | grep '^tool-'); do echo "run:tool=$($t)"; done

@@ -69,6 +69,8 @@ function assemble(name: RuntimeName, root: string): void {
       sh(["tar", "-C", join(root, "lib"), "-xf", join(root, "stdlib.tar")]);
       rmSync(join(root, "stdlib.tar"));
       sh(["cp", "-a", "/usr/lib/python3/dist-packages/pip", join(root, "lib", "python3", "dist-packages", "pip")]);
+      // Shared libraries python3.11 links that a minimal stack lacks (the buildpack puts lib/ on LD_LIBRARY_PATH).
+      sh(["cp", "-L", "/lib/x86_64-linux-gnu/libexpat.so.1", join(root, "lib", "libexpat.so.1")]);
       return;
     }
     case "go": {
@@ -99,7 +101,7 @@ async function build(name: RuntimeName): Promise<RuntimeArchive | { reason: stri
   const version = versionOf(name);
   if (!version) return { reason: `no ${name} on this machine to assemble a runtime archive from` };
   mkdirSync(RUNTIME_CACHE, { recursive: true });
-  const file = join(RUNTIME_CACHE, `${name}-${version}-v1.tgz`);
+  const file = join(RUNTIME_CACHE, `${name}-${version}-v2.tgz`);
   if (!existsSync(file)) {
     const scratch = mkdtempSync(join(RUNTIME_CACHE, `.${name}-`));
     try {
