@@ -66,7 +66,7 @@ function appDir(name: string, files: Record<string, string | Uint8Array>): strin
 async function pushAndGet(name: string, dir: string, expectBody: string, extra: string[] = []) {
   const k = s!;
   const push = await k.cf(["push", name, "-p", dir, "-m", "256M", ...extra], { timeoutMs: 300_000 });
-  if (!pushed(push)) console.error(push.out, "\nkubelet failures:", k.kubelet.failures, "\nappliance:", k.eirini.stderr().slice(-3000));
+  if (!pushed(push)) console.error(push.out, "\nkubelet failures:", k.kubelet.failures, "\napp logs:", (await k.cf(["logs", name, "--recent"])).out.slice(-3000));
   expect(pushed(push)).toBe(true);
   const res = await waitFor(async () => {
     const r = await k.route(name, "/");
@@ -125,6 +125,7 @@ describe("languages on a stack without runtimes, in real containers", () => {
     await k.ok(["create-buildpack", "contract_final", finalBuildpack(join(root, "bp-final")), "2"]);
     const dir = appDir("contract", { "index.txt": "x" });
     const push = await k.cf(["push", "contract", "-p", dir, "-m", "128M", "-b", "contract_supply", "-b", "contract_final", "-u", "process", "-c", "sh contract-run.sh; exec sleep 3600"], { timeoutMs: 240_000 });
+    if (!pushed(push)) console.error(push.out, "\nkubelet failures:", k.kubelet.failures, "\napp logs:", (await k.cf(["logs", "contract", "--recent"])).out.slice(-4000));
     expect(pushed(push)).toBe(true);
     const logs = await waitFor(async () => {
       const r = await k.cf(["logs", "contract", "--recent"]);
