@@ -76,6 +76,34 @@ describe("built-in buildpacks on a stack without runtimes", () => {
     expect(again.lines).toContain(`-----> Using node ${have.node.version} from the cache`);
   }, 120_000);
 
+  test("Node.js: npm ci from the runtime's npm with a lockfile; uploaded node_modules are used offline", async () => {
+    if (!have.node) return;
+    const locked = writeTree(join(root, "node-locked"), {
+      "package.json": JSON.stringify({ name: "hello", version: "1.0.0", scripts: { start: "node server.js" }, dependencies: { greet: "file:vendor/greet" } }),
+      "package-lock.json": JSON.stringify({
+        name: "hello",
+        version: "1.0.0",
+        lockfileVersion: 3,
+        requires: true,
+        packages: { "": { name: "hello", version: "1.0.0", dependencies: { greet: "file:vendor/greet" } }, "node_modules/greet": { resolved: "vendor/greet", link: true }, "vendor/greet": { version: "1.0.0" } },
+      }),
+      "vendor/greet/package.json": JSON.stringify({ name: "greet", version: "1.0.0", main: "index.js" }),
+      "vendor/greet/index.js": 'module.exports = () => "greet via npm ci";\n',
+      "server.js": 'require("http").createServer((q, r) => r.end(require("greet")())).listen(process.env.PORT);\n',
+    });
+    const ci = await stageAndRun(locked, "greet via npm ci");
+    expect(ci.lines.some((l) => l.startsWith("-----> Installing dependencies with npm ci"))).toBe(true);
+    const vendored = writeTree(join(root, "node-vendored"), {
+      "package.json": JSON.stringify({ name: "v", dependencies: { greet: "1.0.0" } }),
+      "node_modules/greet/package.json": JSON.stringify({ name: "greet", version: "1.0.0", main: "index.js" }),
+      "node_modules/greet/index.js": 'module.exports = () => "greet from uploaded node_modules";\n',
+      "server.js": 'require("http").createServer((q, r) => r.end(require("greet")())).listen(process.env.PORT);\n',
+    });
+    const v = await stageAndRun(vendored, "greet from uploaded node_modules");
+    expect(v.lines).toContain("-----> Using the node_modules uploaded with the app (vendored: nothing is downloaded)");
+    expect(v.r.start_command).toBe("node server.js");
+  }, 120_000);
+
   test("Node.js: a version the store does not have fails staging with a message naming it", async () => {
     if (!have.node) return;
     const app = writeTree(join(root, "node-old"), { "package.json": JSON.stringify({ name: "old", engines: { node: "~4.2" } }), "server.js": "" });

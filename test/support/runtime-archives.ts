@@ -101,13 +101,15 @@ async function build(name: RuntimeName): Promise<RuntimeArchive | { reason: stri
   const version = versionOf(name);
   if (!version) return { reason: `no ${name} on this machine to assemble a runtime archive from` };
   mkdirSync(RUNTIME_CACHE, { recursive: true });
-  const file = join(RUNTIME_CACHE, `${name}-${version}-v2.tgz`);
+  const file = join(RUNTIME_CACHE, `${name}-${version}-v3.tgz`);
   if (!existsSync(file)) {
     const scratch = mkdtempSync(join(RUNTIME_CACHE, `.${name}-`));
     try {
       const root = join(scratch, "root");
       mkdirSync(root);
       assemble(name, root);
+      // Links to the host's absolute paths (Debian's /etc/python3.11/sitecustomize.py) mean nothing on a stack.
+      sh(["find", root, "-type", "l", "-lname", "/*", "-delete"]);
       // gzip -1: these are test fixtures; speed over size.
       sh(["sh", "-c", `tar -C "${root}" -cf - . | gzip -1 > "${scratch}/out.tgz"`]);
       renameSync(join(scratch, "out.tgz"), file);

@@ -65,6 +65,8 @@ install_runtime() {
       return 1
     fi
     rm -f "$rt_tgz"
+    # Links to absolute paths point outside the runtime (and a staging's cache may not hold them).
+    find "$rt_dir.tmp" -type l -lname '/*' -exec rm -f {} + 2>/dev/null
     mv "$rt_dir.tmp" "$rt_dir"
   fi
   if [ -n "$rt_dest" ]; then
