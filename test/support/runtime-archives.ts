@@ -28,15 +28,30 @@ function sh(argv: string[], cwd?: string): string {
   return r.stdout.toString().trim();
 }
 
+/** Debian's Go tree (/usr/lib/go-1.NN) and python (/usr/bin/python3.NN), whichever version this machine has. */
+function realPath(p: string): string | null {
+  try {
+    return require("node:fs").realpathSync(p) as string;
+  } catch {
+    return null;
+  }
+}
+const GOROOT = (() => {
+  const go = realPath("/usr/bin/go");
+  return go ? join(go, "..", "..") : "/usr/lib/go";
+})();
+const PYTHON = realPath("/usr/bin/python3") ?? "/usr/bin/python3";
+const PYVER = PYTHON.replace(/^.*python/, "");
+
 function versionOf(name: RuntimeName): string | null {
   try {
     switch (name) {
       case "node":
         return existsSync("/usr/bin/node") ? sh(["/usr/bin/node", "--version"]).replace(/^v/, "") : null;
       case "python":
-        return existsSync("/usr/bin/python3.11") ? sh(["/usr/bin/python3.11", "-c", "import platform; print(platform.python_version())"]) : null;
+        return existsSync(PYTHON) && existsSync("/usr/lib/python3/dist-packages/pip") ? sh([PYTHON, "-c", "import platform; print(platform.python_version())"]) : null;
       case "go":
-        return existsSync("/usr/lib/go-1.19/bin/go") ? sh(["/usr/lib/go-1.19/bin/go", "env", "GOVERSION"]).replace(/^go/, "") : null;
+        return existsSync(join(GOROOT, "bin", "go")) ? sh([join(GOROOT, "bin", "go"), "env", "GOVERSION"]).replace(/^go/, "") : null;
       case "ruby":
         return existsSync("/usr/bin/ruby") ? sh(["/usr/bin/ruby", "-e", "print RUBY_VERSION"]) : null;
     }
@@ -60,12 +75,13 @@ function assemble(name: RuntimeName, root: string): void {
       return;
     }
     case "python": {
-      // Debian's python3.11 finds its prefix from where the binary sits: bin/ next to lib/python3.11.
-      sh(["cp", "/usr/bin/python3.11", join(bin, "python3.11")]);
-      symlinkSync("python3.11", join(bin, "python3"));
-      symlinkSync("python3.11", join(bin, "python"));
+      // Debian's python3.NN finds its prefix from where the binary sits: bin/ next to lib/python3.NN.
+      const py = `python${PYVER}`;
+      sh(["cp", PYTHON, join(bin, py)]);
+      symlinkSync(py, join(bin, "python3"));
+      symlinkSync(py, join(bin, "python"));
       mkdirSync(join(root, "lib", "python3", "dist-packages"), { recursive: true });
-      sh(["tar", "-C", "/usr/lib", "--exclude=python3.11/test", "--exclude=__pycache__", "--exclude=python3.11/idlelib", "-cf", join(root, "stdlib.tar"), "python3.11"]);
+      sh(["tar", "-C", "/usr/lib", `--exclude=${py}/test`, "--exclude=__pycache__", `--exclude=${py}/idlelib`, "-cf", join(root, "stdlib.tar"), py]);
       sh(["tar", "-C", join(root, "lib"), "-xf", join(root, "stdlib.tar")]);
       rmSync(join(root, "stdlib.tar"));
       sh(["cp", "-a", "/usr/lib/python3/dist-packages/pip", join(root, "lib", "python3", "dist-packages", "pip")]);
@@ -76,7 +92,7 @@ function assemble(name: RuntimeName, root: string): void {
     case "go": {
       // Debian's Go tree, with its src symlink resolved; GOROOT follows the binary.
       rmSync(bin, { recursive: true });
-      sh(["tar", "-C", "/usr/lib/go-1.19", "-chf", join(root, "..", "go.tar"), "--exclude=./test", "--exclude=./misc", "--exclude=./api", "--exclude=./src/cmd", "--exclude=./doc", "."]);
+      sh(["tar", "-C", GOROOT, "-chf", join(root, "..", "go.tar"), "--exclude=./test", "--exclude=./misc", "--exclude=./api", "--exclude=./src/cmd", "--exclude=./doc", "."]);
       sh(["tar", "-C", root, "-xf", join(root, "..", "go.tar")]);
       rmSync(join(root, "..", "go.tar"));
       return;
