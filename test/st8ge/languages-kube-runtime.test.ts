@@ -126,7 +126,7 @@ describe("languages on a stack without runtimes, in real containers", () => {
     const dir = appDir("contract", { "index.txt": "x" });
     // The contract app serves no port (the bare stack has no server to serve with), so the push is not
     // waited for: what matters is the staging pod's observations and the app pod's launch output.
-    const push = k.cf(["push", "contract", "-p", dir, "-m", "128M", "-b", "contract_supply", "-b", "contract_final", "-u", "process", "-c", "sh contract-run.sh; exec sleep 3600"], { timeoutMs: 60_000 });
+    const push = k.cfStream(["push", "contract", "-p", dir, "-m", "128M", "-b", "contract_supply", "-b", "contract_final", "-u", "process", "-c", "sh contract-run.sh; exec sleep 3600"]);
     const logs = await waitFor(async () => {
       const r = await k.cf(["logs", "contract", "--recent"]);
       return r.out.includes("run:FROM_PROFILE_SUPA=yes") ? r : null;
@@ -146,6 +146,6 @@ describe("languages on a stack without runtimes, in real containers", () => {
       "run:tool=tool-supa",
     ]) expect(logs.out).toContain(line);
     expect(logs.out).toMatch(/observed supply-supa cache_base=[0-9a-f]{16}/);
-    await push;
+    await push.stop();
   }, 300_000);
 });
