@@ -6,8 +6,10 @@
 #
 #   install_runtime NAME VERSION-RANGE DEST CACHE
 # sets RUNTIME_VERSION. Returns 1 with the store's one-line reason on stderr
-# when the store has no matching runtime, 2 when the store has no runtime of
-# that NAME for the stack at all (the caller may fall back to the stack's own).
+# when the store has no matching runtime; 2, with the reason in
+# RUNTIME_MISSING and nothing printed, when the store has no runtime of that
+# NAME for the stack at all (the caller may fall back to the stack's own).
+# require_runtime takes the same arguments and fails with the reason either way.
 
 runtime_fail() {
   printf '       **ERROR** %s\n' "$*" >&2
@@ -19,8 +21,9 @@ install_runtime() {
   rt_dest=$3
   rt_cache=$4
   RUNTIME_VERSION=
+  RUNTIME_MISSING=
   if [ -z "${EIRINI_RUNTIMES_URL:-}" ] || [ -z "${EIRINI_RUNTIMES_TOKEN:-}" ]; then
-    runtime_fail "runtime $rt_name ${rt_want:-(any version)} is needed, but this staging has no runtime store to get it from"
+    RUNTIME_MISSING="runtime $rt_name ${rt_want:-(any version)} is needed, but this staging has no runtime store to get it from"
     return 2
   fi
   rt_auth="Authorization: Bearer $EIRINI_RUNTIMES_TOKEN"
@@ -29,7 +32,7 @@ install_runtime() {
   rt_body=$(printf '%s\n' "$rt_ans" | sed '$d')
   case "$rt_code" in
     200) ;;
-    404) runtime_fail "$rt_body"; return 2 ;;
+    404) RUNTIME_MISSING=$rt_body; return 2 ;;
     000) runtime_fail "the runtime store did not answer: $rt_body"; return 1 ;;
     *) runtime_fail "$rt_body"; return 1 ;;
   esac
@@ -76,6 +79,13 @@ install_runtime() {
     cp -al "$rt_dir" "$rt_dest" 2>/dev/null || cp -a "$rt_dir" "$rt_dest"
   fi
   return 0
+}
+
+require_runtime() {
+  install_runtime "$@"
+  rt_rc=$?
+  [ "$rt_rc" = 2 ] && runtime_fail "$RUNTIME_MISSING"
+  [ "$rt_rc" = 0 ]
 }
 
 # The value of a top-level JSON object's string member inside another
