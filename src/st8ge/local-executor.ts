@@ -1,5 +1,6 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { seedCache } from "./cache-seed.ts";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
@@ -87,6 +88,9 @@ function sizeText(bytes: number): string {
 export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor {
   mkdirSync(opts.workRoot, { recursive: true });
   sweepStale(opts.workRoot);
+  const trash = join(opts.workRoot, "..", "trash");
+  mkdirSync(trash, { recursive: true });
+  sweepStale(trash);
   const path = opts.path ?? process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
 
   async function run(job: StagingJob, hooks: ExecHooks): Promise<StagingOutcome> {
@@ -161,7 +165,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
       writeFileSync(join(droplet, "staging_info.yml"), result.stagingInfo);
       checkpoint();
       hooks.onLine("OUT", "Uploading droplet...");
-      const packed = await packTree(droplet, job.dropletPath, opts.gzipLevel);
+      // Unchanged deps subtrees (runtimes hard-linked from the cache) reuse their compressed bytes.
+      const packed = await packTree(droplet, job.dropletPath, opts.gzipLevel, { memberCache: join(opts.workRoot, "..", "droplet-members") });
       hooks.onLine("OUT", `Uploaded droplet (${sizeText(packed.size)})`);
       return {
         droplet: packed,
@@ -170,7 +175,18 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         startCommand,
         processTypes,
         cacheDir: join(work, "cache"),
-        dispose: () => rmSync(work, { recursive: true, force: true }),
+        // Renamed out of the work root at once, removed in the background: thousands of hard-linked
+        // runtime files need not delay the result (the name keeps the pid, so a later start sweeps what a crash left).
+        dispose: () => {
+          const gone = join(trash, basename(work));
+          try {
+            renameSync(work, gone);
+          } catch {
+            rmSync(work, { recursive: true, force: true });
+            return;
+          }
+          void rm(gone, { recursive: true, force: true }).catch(() => {});
+        },
       };
     } catch (err) {
       rmSync(work, { recursive: true, force: true });

@@ -19,8 +19,13 @@ export interface StagingDeps {
   logger?: Logger;
   /** Defaults to the local executor working under `<dataDir>/staging/work`. */
   executor?: StagingExecutor;
-  /** With both, stagings can fetch runtimes from the appliance (`EIRINI_RUNTIMES_URL`, `..._TOKEN`). */
+  /** With it, stagings can fetch runtimes from the appliance (`EIRINI_RUNTIMES_URL`, `..._TOKEN`). */
   tokenKey?: string;
+  /**
+   * Where the local executor's stagings reach the runtime routes. Default: a
+   * loopback listener of its own (plain HTTP on 127.0.0.1, started with the
+   * first staging), so neither TLS nor a public URL behind a proxy is in the way.
+   */
   baseUrl?: () => string;
 }
 
@@ -33,6 +38,8 @@ export interface Staging {
   runtimes: RuntimeProvider;
   /** The runtime routes (staging downloads, admin API); absent without a token key. */
   routes?: Hono;
+  /** Stops the local stagings' loopback runtime listener, if one was started. */
+  close(): void;
 }
 
 /** Wires staging over an open store: buildpack store, executor, stager. */
@@ -40,7 +47,17 @@ export function createStaging(d: StagingDeps): Staging {
   const buildpacks = new BuildpackStore(d.store.db, d.store.blobs);
   const runtimes = new RuntimeProvider({ store: new RuntimeStore(join(d.store.dataDir, "runtimes")), download: d.config.staging.runtimes.download, sources: d.config.staging.runtimes.sources });
   const tokens = d.tokenKey ? new RuntimeTokens(d.tokenKey) : null;
-  const baseUrl = d.baseUrl;
+  const routes = tokens && d.tokenKey ? runtimeRoutes({ provider: runtimes, tokens, tokenKey: d.tokenKey }) : undefined;
+  let loopback: ReturnType<typeof Bun.serve> | undefined;
+  const baseUrl =
+    d.baseUrl ??
+    (routes
+      ? () => {
+          loopback ??= Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => routes.fetch(req) });
+          loopback.unref();
+          return `http://127.0.0.1:${loopback.port}`;
+        }
+      : undefined);
   const executor =
     d.executor ??
     createLocalExecutor({
@@ -61,15 +78,21 @@ export function createStaging(d: StagingDeps): Staging {
   const stager: Stager = {
     stage: (req: StagingRequestInput, pkg, opts) => inner.stage({ timeout_ms: d.config.staging.timeoutMs, stack: d.config.staging.defaultStack, ...req }, pkg, opts),
   };
-  const routes = tokens && d.tokenKey ? runtimeRoutes({ provider: runtimes, tokens, tokenKey: d.tokenKey }) : undefined;
-  return { buildpacks, executor, stager, runtimes, ...(routes ? { routes } : {}) };
+  const close = () => {
+    loopback?.stop(true);
+    loopback = undefined;
+  };
+  return { buildpacks, executor, stager, runtimes, close, ...(routes ? { routes } : {}) };
 }
 
 /** The appliance part: installs the built-in buildpacks at start (first start adds them). */
-export function createStagingPart(d: { store: Pick<Store, "db" | "blobs" | "settings">; logger: Logger; routes?: Hono }): AppliancePart {
+export function createStagingPart(d: { store: Pick<Store, "db" | "blobs" | "settings">; logger: Logger; routes?: Hono; close?: () => void }): AppliancePart {
   return {
     name: "st8ge",
     ...(d.routes ? { routes: d.routes } : {}),
+    async stop() {
+      d.close?.();
+    },
     async start() {
       const changed = await installBuiltinBuildpacks(new BuildpackStore(d.store.db, d.store.blobs), d.store.settings);
       if (changed.length > 0) d.logger.info("built-in buildpacks installed", { part: "st8ge", buildpacks: changed.join(",") });

@@ -58,18 +58,16 @@ export const stageCommand: Command = {
     const source = resolve(ctx.positionals[0]!);
     const config = configFromFlags(ctx);
     const store = openStore(config.dataDir);
-    // The data dir's runtime store, served on a loopback port for this staging only (buildpacks fetch node, python, ... from it).
-    let runtimesServer: ReturnType<typeof Bun.serve> | undefined;
+    // The data dir's runtime store is served to the staging on a loopback port of its own (buildpacks fetch node, python, ... from it).
+    let close = () => {};
     try {
       const staging = createStaging({
         store,
         config,
         logSink: { append: (l) => (l.stream === "ERR" ? ctx.io.err(l.message) : ctx.io.out(l.message)) },
         tokenKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
-        baseUrl: () => `http://127.0.0.1:${runtimesServer!.port}`,
       });
-      const routes = staging.routes!;
-      runtimesServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => routes.fetch(req) });
+      close = staging.close;
       await installBuiltinBuildpacks(staging.buildpacks, store.settings);
       const appGuid = `cli-${new Bun.CryptoHasher("sha256").update(source).digest("hex").slice(0, 32)}`;
       const handle = staging.stager.stage(
@@ -114,7 +112,7 @@ export const stageCommand: Command = {
       ctx.io.out(`start command:      ${result.start_command || "(none)"}`);
       return 0;
     } finally {
-      runtimesServer?.stop(true);
+      close();
       store.close();
     }
   },
