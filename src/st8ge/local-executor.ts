@@ -97,6 +97,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
     const safeId = job.id.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64);
     const work = join(opts.workRoot, `${process.pid}-${safeId}-${crypto.randomUUID().slice(0, 8)}`);
     const deadline = Date.now() + job.limits.timeoutMs;
+    let seeded: { restore(): void } | undefined;
     const checkpoint = () => {
       if (hooks.signal?.aborted) throw new StagingError("StagingCancelled", "staging was cancelled");
       if (Date.now() > deadline) throw new StagingError("StagingTimeExpired", `staging exceeded its time limit of ${Math.round(job.limits.timeoutMs / 1000)} s`);
@@ -126,7 +127,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         }
       }
       if (job.cacheDir && existsSync(job.cacheDir)) {
-        seedCache(job.cacheDir, join(work, "cache"));
+        seeded = seedCache(job.cacheDir, join(work, "cache"));
       }
       writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${buildpackCacheKey(b.name)}\n`).join(""));
       writeFileSync(join(work, "lifecycle.sh"), builderScript, { mode: 0o755 });
@@ -189,6 +190,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         },
       };
     } catch (err) {
+      seeded?.restore();
       rmSync(work, { recursive: true, force: true });
       rmSync(job.dropletPath, { force: true });
       if (err instanceof StagingError) throw err;

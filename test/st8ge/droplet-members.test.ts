@@ -12,7 +12,7 @@ async function entries(tgz: string): Promise<Record<string, string>> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on("entry", (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("data", (c: unknown) => chunks.push(c as Buffer));
       stream.on("end", () => {
         out[h.name] = h.type === "file" ? Buffer.concat(chunks).toString() : h.type;
         next();
