@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { closeSync, createReadStream, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { createGzip, gzipSync } from "node:zlib";
 import { pack as tarPack, type Header, type Pack } from "tar-stream";
@@ -200,9 +200,16 @@ async function packWithMembers(root: string, outPath: string, gzipLevel: number,
     await tarMember(root, null, gzipLevel, write, split);
     for (const sub of subtrees) {
       const cached = join(cacheDir, `${subtreeKey(root, sub, gzipLevel)}.gz`);
-      if (existsSync(cached)) {
-        for await (const chunk of createReadStream(cached, { highWaterMark: 1 << 20 })) write(chunk as Buffer);
+      // Opened first: a member another staging prunes meanwhile stays readable through its fd.
+      let hit: number | null = null;
+      try {
+        hit = openSync(cached, "r");
         utimesSync(cached, new Date(), new Date());
+      } catch {
+        // Not there (or just pruned): packed afresh below.
+      }
+      if (hit !== null) {
+        for await (const chunk of createReadStream("", { fd: hit, highWaterMark: 1 << 20 })) write(chunk as Buffer);
         continue;
       }
       const tmp = `${cached}.${process.pid}.${crypto.randomUUID().slice(0, 8)}`;
