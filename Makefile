@@ -12,8 +12,10 @@ setup:
 run: setup
 	bun src/main.ts local $(ARGS)
 
+# bun test ignores a timeout in bunfig.toml: the flag sets the per-test (and hook) default. Integration
+# tests start real processes; they get room, but never rely on timing.
 test: setup
-	bun test $(ARGS)
+	bun test --timeout 60000 $(ARGS)
 
 # --splitting keeps code that only some commands need (the kube client) out of
 # start-up: `eirini local` reaches /readyz about twice as fast, with ~15 MB less RSS.

@@ -1,4 +1,6 @@
 // The eirini web UI: a thin client of the same CF V3 API the CLI uses.
+// Rule: data from the API reaches the page only as text (textContent, append of strings), never as HTML;
+// /ui is served with a Content-Security-Policy that allows no inline script either.
 const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem("eirini.token"), root: null, space: null, selected: null };
 
@@ -11,6 +13,9 @@ async function api(path, init = {}) {
 }
 
 function logout() {
+  // Ends the session on the server too (RFC 7009 revoke): its tokens stop working everywhere.
+  const uaa = state.root?.links?.login?.href ?? state.root?.links?.uaa?.href;
+  if (state.token && uaa) fetch(`${uaa}/oauth/revoke`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: state.token }) }).catch(() => {});
   sessionStorage.removeItem("eirini.token");
   state.token = null;
   render();
@@ -97,8 +102,12 @@ async function showDetail() {
   for (const p of procs) {
     const stats = p.instances > 0 ? (await api(`/v3/processes/${p.guid}/stats`)).resources : [];
     for (const s of stats) {
+      // Every field here is user-controlled (process types come from manifests): text only, never HTML.
       const li = document.createElement("li");
-      li.innerHTML = `${p.type} #${s.index} <span class="${s.state}">${s.state}</span> ${s.uptime ? `up ${s.uptime}s` : ""} ${s.details ?? ""}`;
+      const state = document.createElement("span");
+      state.className = `state-${String(s.state).toLowerCase().replace(/[^a-z]/g, "")}`;
+      state.textContent = s.state;
+      li.append(`${p.type} #${s.index} `, state, ` ${s.uptime ? `up ${s.uptime}s` : ""} ${s.details ?? ""}`);
       list.append(li);
     }
   }

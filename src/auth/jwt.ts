@@ -11,7 +11,7 @@ export interface JwtClaims {
 /** A token that is malformed, forged, or expired; `reason` says which. */
 export class TokenError extends Error {
   override name = "TokenError";
-  constructor(readonly reason: "malformed" | "signature" | "expired", message: string) {
+  constructor(readonly reason: "malformed" | "signature" | "expired" | "audience", message: string) {
     super(message);
   }
 }
@@ -26,8 +26,14 @@ export function signJwt(claims: JwtClaims, key: string, header: Record<string, u
   return `${head}.${body}.${sig}`;
 }
 
-/** Verifies signature and expiry; returns the claims. `nowSec` is injectable for tests. */
-export function verifyJwt(token: string, key: string, nowSec: number = Math.floor(Date.now() / 1000)): JwtClaims {
+/**
+ * Verifies signature, expiry and audience; returns the claims. A token must
+ * carry a numeric `exp` (a token without one would never die). A verifier
+ * naming an `audience` accepts only tokens whose `aud` (string or list)
+ * holds it; one naming none accepts only tokens with no `aud`, so a token
+ * meant for one service never passes at another. `nowSec` is injectable.
+ */
+export function verifyJwt(token: string, key: string, nowSec: number = Math.floor(Date.now() / 1000), audience?: string): JwtClaims {
   const parts = token.split(".");
   if (parts.length !== 3) throw new TokenError("malformed", "token is not a JWT");
   const [head, body, sig] = parts as [string, string, string];
@@ -43,7 +49,10 @@ export function verifyJwt(token: string, key: string, nowSec: number = Math.floo
   const expected = createHmac("sha256", key).update(`${head}.${body}`).digest();
   const given = Buffer.from(sig, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError("signature", "token signature is invalid");
-  if (typeof claims.exp === "number" && claims.exp <= nowSec) throw new TokenError("expired", "token has expired");
+  if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) throw new TokenError("malformed", "token has no numeric expiry");
+  if (claims.exp <= nowSec) throw new TokenError("expired", "token has expired");
+  const aud = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (audience === undefined ? aud.length > 0 : !aud.includes(audience)) throw new TokenError("audience", "token is not meant for this service");
   return claims;
 }
 

@@ -24,6 +24,21 @@ export function requireDockerSupport(deps: Pick<CcDeps, "ports" | "db">): void {
   if (deps.ports.instances.supportsDockerImages !== true) throw dockerUnsupported();
 }
 
+/**
+ * Checks an app name and names the rule it breaks: at most 255 characters;
+ * no whitespace, slashes or control characters; no invisible format
+ * characters (zero-width spaces and joiners, bidirectional controls such as
+ * U+202E that make a name display as something else).
+ */
+export function assertAppName(name: string): void {
+  if (name.length === 0) throw unprocessable("Name can't be blank");
+  if ([...name].length > 255) throw unprocessable("Name is too long (maximum is 255 characters)");
+  if (/[\s\p{Cc}/\\]/u.test(name)) throw unprocessable("Name must not contain whitespace, slashes or control characters");
+  if (/[\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u.test(name)) {
+    throw unprocessable("Name must not contain invisible or bidirectional formatting characters (such as U+200B zero width space or U+202E right-to-left override)");
+  }
+}
+
 export function actor(u: CcUser) {
   return { guid: u.guid, type: "user", name: u.name };
 }
@@ -45,7 +60,7 @@ export interface NewApp {
 }
 
 export function createApp(deps: D, u: CcUser, input: NewApp): AppRow {
-  if (!APP_NAME.test(input.name)) throw unprocessable("Name must not contain whitespace, slashes or control characters");
+  assertAppName(input.name);
   const dup = deps.db.query("SELECT 1 FROM cc_apps WHERE space_guid = ? AND name = ?").get(input.space_guid, input.name);
   if (dup) throw uniqueness(`App with the name '${input.name}' already exists.`);
   const now = deps.stamp();

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { envVarGroup } from "./env-var-groups.ts";
 import { assertFeatureEnabled } from "./feature-flags.ts";
 import { z } from "zod";
-import { actor, appAudit, createApp, requireDockerSupport, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
+import { actor, appAudit, assertAppName, createApp, requireDockerSupport, setCurrentDroplet, setState, bumpVersions } from "./app-state.ts";
 import { recordAudit } from "./audit.ts";
 import { Metadata, readJson, Relationship } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
@@ -108,6 +108,7 @@ export function appRoutes(deps: CcDeps): Hono<CcEnv> {
     if (body.lifecycle?.type === "docker") requireDockerSupport(deps);
     const app = write(deps, () => {
       const cur = getApp(deps.db, guid);
+      if (body.name !== undefined) assertAppName(body.name);
       if (body.name && body.name !== cur.name) {
         if (deps.db.query("SELECT 1 FROM cc_apps WHERE space_guid = ? AND name = ?").get(cur.space_guid, body.name)) {
           throw unprocessable(`App with the name '${body.name}' already exists.`);

@@ -21,6 +21,7 @@ import { auditRoutes } from "./audit.ts";
 import { appRoutes } from "./apps.ts";
 import { appFeatureRoutes } from "./app-features.ts";
 import { appManifestRoutes } from "./app-manifest.ts";
+import { ccBodyLimits } from "./body.ts";
 import { buildRoutes } from "./builds.ts";
 import { systemClock, randomGuid, type Clock, type NewGuid } from "./clock.ts";
 import { recordCrash } from "./crashes.ts";
@@ -157,18 +158,18 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
   app.onError((err, c) => renderError(err, c, (e) => log.error("request failed", { method: c.req.method, path: c.req.path, error: e })));
   app.use("/v3/*", async (c, next) => {
     const path = c.req.path.replace(/\/+$/, "");
-    if (path !== "/v3" && path !== "/v3/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method));
+    if (path !== "/v3" && path !== "/v3/info") c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), c.req.method, ctx.store.tokens));
     await next();
   });
   app.use("/api/v1/read/*", async (c, next) => {
-    c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET"));
+    c.set("user", authenticate(c.req.header("authorization"), ctx.store.users, deps.uaaKey, nowSec(), "GET", ctx.store.tokens));
     await next();
   });
   for (const sub of [
     // Platform resources first: domains.ts answers the domain reads routes.ts and orgs-spaces.ts also define.
     domainRoutes(deps, domainNames), featureFlagRoutes(deps), envVarGroupRoutes(deps), buildpackRoutes(deps), quotaRoutes(deps), securityGroupRoutes(deps),
     serviceRoutes(deps), roleRoutes(deps), usageEventRoutes(deps), v2Routes(deps, (h, method) => void authenticate(h, ctx.store.users, deps.uaaKey, nowSec(), method)),
-    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
+    rootRoutes(deps), uaaRoutes(deps, ctx.store.users, ctx.store.tokens, keys, nowSec), orgSpaceRoutes(deps), appRoutes(deps), processRoutes(deps),
     packageRoutes(deps), buildRoutes(deps, staging), routeRoutes(deps), taskRoutes(deps), manifestRoutes(deps), auditRoutes(deps),
     jobRoutes(deps), stackRoutes(deps), logCacheRoutes(deps, clock.now().getTime()),
     appFeatureRoutes(deps), appManifestRoutes(deps),
@@ -184,6 +185,7 @@ export function createCloudControllerPart(ctx: PartContext & { ports: CcPorts },
     routes: app as unknown as Hono,
     // The CF V2 paths the cf CLI calls share `/v2/` with the image registry: claim exactly those (v2.ts) before the registry's routes see them.
     frontDoor: (req) => (isCfV2Path(new URL(req.url).pathname) ? app.fetch(req) : undefined),
+    bodyLimits: ccBodyLimits(ctx.config),
     desiredProcesses: (): LRP[] => desiredProcesses(deps),
     desiredLRPs(): LRP[] {
       return announce(desiredProcesses(deps));

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { createApp, appAudit, requireDockerSupport } from "./app-state.ts";
-import { zodDetail } from "./body.ts";
+import { Command, QUOTA_MAX_MB, readText, zodDetail } from "./body.ts";
 import type { CcDeps, CcEnv, CcUser } from "./deps.ts";
 import { messageParseError, unprocessable } from "./errors.ts";
 import { jobLocation, recordJob } from "./jobs.ts";
@@ -25,13 +25,15 @@ export function sizeToMb(v: string | number, field: string): number {
   if (!m || unit === undefined) throw unprocessable(`${field} must use a supported unit: B, K, KB, M, MB, G, GB, T, or TB`);
   const mb = Math.floor(Number(m[1]) * unit);
   if (mb < 1) throw unprocessable(`${field} must be greater than 0MB`);
+  // Bounded as the API bounds memory_in_mb / disk_in_mb (99999999999999999999T is not 1e26 MB).
+  if (!Number.isSafeInteger(mb) || mb > QUOTA_MAX_MB) throw unprocessable(`${field} must be less than or equal to ${QUOTA_MAX_MB}MB`);
   return mb;
 }
 
 const Size = z.union([z.string(), z.number()]);
 const HealthType = z.enum(["port", "http", "process", "none"]);
 const ProcessFields = {
-  command: z.string().nullable().optional(),
+  command: Command.nullable().optional(),
   instances: z.number().int().min(0).max(2000).optional(),
   memory: Size.optional(),
   disk_quota: Size.optional(),
@@ -175,7 +177,7 @@ export function manifestRoutes(deps: CcDeps): Hono<CcEnv> {
   const r = new Hono<CcEnv>();
   r.post("/v3/spaces/:guid/actions/apply_manifest", async (c) => {
     const space = getSpace(deps.db, c.req.param("guid"));
-    const apps = parseManifest(await c.req.text(), deps);
+    const apps = parseManifest(await readText(c), deps);
     const jobGuid = write(deps, () => {
       const touched = apps.map((m) => applyApp(deps, c.get("user"), space.guid, m).guid);
       return { job: recordJob(deps, "app.apply_manifest"), touched };

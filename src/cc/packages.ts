@@ -1,15 +1,17 @@
 import { Hono } from "hono";
-import { zipSync, type Zippable } from "fflate";
+import { rmSync } from "node:fs";
 import { z } from "zod";
 import { appAudit, requireDockerSupport } from "./app-state.ts";
-import { Metadata, readJson, Relationship, zodDetail } from "./body.ts";
+import { Metadata, readJson, Relationship, UPLOAD_OVERHEAD_BYTES, zodDetail } from "./body.ts";
 import type { CcDeps, CcEnv } from "./deps.ts";
 import { CfApiError, messageParseError, tooLarge, unprocessable } from "./errors.ts";
 import { listRows } from "./list.ts";
 import * as present from "./present.ts";
 import { findApp, getApp, getPackage, type DropletRow, type PackageRow } from "./rows.ts";
-import { lookupResource, rememberResource } from "./resource-cache.ts";
-import { readAppZip, safeRelative, ZipRejected, type ZipEntry } from "./zip-check.ts";
+import { receiveUpload } from "./multipart-upload.ts";
+import { writePackageZip } from "./package-zip.ts";
+import { lookupResource, rememberResourceStream } from "./resource-cache.ts";
+import { checkAppZip, entryContent, safeRelative, ZipRejected, type CheckedEntry, type ZipLimits } from "./zip-check.ts";
 import { write } from "./write.ts";
 import { assertFeatureEnabled, featureEnabled } from "./feature-flags.ts";
 import { copyPackage } from "./package-copy.ts";
@@ -35,6 +37,15 @@ type ResourceRef = z.infer<typeof ResourceRef>;
 const sha1Of = (r: ResourceRef) => (r.checksum?.value ?? r.sha1 ?? "").toLowerCase();
 const sizeOf = (r: ResourceRef) => r.size_in_bytes ?? r.size ?? 0;
 const ResourceMatches = z.strictObject({ resources: z.array(ResourceRef).max(100_000) });
+
+/**
+ * Bomb limits of an upload: the uncompressed total is the package limit; one
+ * entry may be all of it; 65,535 entries (what a zip without zip64 holds);
+ * an entry over 1 MiB may not inflate more than 200 times.
+ */
+function zipLimits(maxBytes: number): ZipLimits {
+  return { maxBytes, maxEntryBytes: maxBytes, maxEntries: 65_535, maxRatio: 200 };
+}
 
 /** Packages, bits upload, resource matching (ccv3/package.go, resource.go). */
 export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
@@ -99,71 +110,76 @@ export function packageRoutes(deps: CcDeps): Hono<CcEnv> {
     assertFeatureEnabled(deps, "app_bits_upload");
     if (p.state !== "AWAITING_UPLOAD") throw new CfApiError(422, 150004, "CF-PackageBitsAlreadyUploaded", "Bits may be uploaded only once. Create a new package to upload different bits.");
     const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
-    let form: FormData;
+    if (declared > limit() + UPLOAD_OVERHEAD_BYTES) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
+    // The bits stream to a temp file (never into memory), counted as they arrive.
+    const upload = await receiveUpload(c.req.raw, () => deps.blobs.tempPath("upload"), limit());
+    const built = deps.blobs.tempPath("package");
     try {
-      form = await c.req.formData();
-    } catch (err) {
-      throw messageParseError(`the upload is not multipart/form-data (${(err as Error).message})`);
-    }
-    const bits = form.get("bits");
-    const resourcesRaw = form.get("resources");
-    if (bits !== null && typeof bits === "string") throw unprocessable("bits must be a file");
-    if (bits && bits.size > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
+      let refs: ResourceRef[] = [];
+      if (upload.resources !== null) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(upload.resources);
+        } catch {
+          throw messageParseError("resources is not valid JSON");
+        }
+        const ok = z.array(ResourceRef).safeParse(parsed);
+        if (!ok.success) throw unprocessable(`resources: ${zodDetail(ok.error)}`);
+        refs = ok.data;
+      }
+      if (!upload.bitsPath && refs.length === 0) throw unprocessable("Upload must include either resources or bits");
 
-    let refs: ResourceRef[] = [];
-    if (resourcesRaw !== null) {
-      let parsed: unknown;
+      // Validate everything before writing anything: a bad upload changes nothing.
+      let entries: CheckedEntry[] = [];
       try {
-        parsed = JSON.parse(typeof resourcesRaw === "string" ? resourcesRaw : await resourcesRaw.text());
-      } catch {
-        throw messageParseError("resources is not valid JSON");
+        if (upload.bitsPath) entries = await checkAppZip(upload.bitsPath, zipLimits(limit()));
+        const kinds = new Map(entries.map((e) => [e.path, e.kind]));
+        for (const ref of refs) {
+          const path = ref.path ?? ref.fn;
+          if (!path) throw new ZipRejected("every resource needs a path");
+          const clean = safeRelative(path);
+          const parts = clean.split("/");
+          for (let n = 1; n < parts.length; n++) {
+            const above = kinds.get(parts.slice(0, n).join("/"));
+            if (above === "symlink" || above === "file") throw new ZipRejected(`path '${clean}' lies below the ${above} '${parts.slice(0, n).join("/")}'`);
+          }
+        }
+      } catch (err) {
+        if (err instanceof ZipRejected) throw unprocessable(`The uploaded package is invalid: ${err.message}`);
+        throw err;
       }
-      const ok = z.array(ResourceRef).safeParse(parsed);
-      if (!ok.success) throw unprocessable(`resources: ${zodDetail(ok.error)}`);
-      refs = ok.data;
-    }
-    if (!bits && refs.length === 0) throw unprocessable("Upload must include either resources or bits");
+      const cached = refs.map((ref) => {
+        const hit = lookupResource(deps, sha1Of(ref));
+        if (!hit) throw unprocessable(`The uploaded package is invalid: resource '${ref.path ?? ref.fn}' (sha1 ${sha1Of(ref)}) is not in the resource cache`);
+        return { ref, hit };
+      });
+      const total = entries.reduce((n, e) => n + e.size, 0) + cached.reduce((n, x) => n + x.hit.size, 0);
+      if (total > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
 
-    // Validate everything before writing anything: a bad upload changes nothing.
-    let entries: ZipEntry[] = [];
-    try {
-      if (bits) entries = readAppZip(new Uint8Array(await bits.arrayBuffer()));
-      for (const ref of refs) {
-        const path = ref.path ?? ref.fn;
-        if (!path) throw new ZipRejected("every resource needs a path");
-        safeRelative(path);
+      for (const e of entries) {
+        if (e.kind === "file") await rememberResourceStream(deps, e.sha1, e.size, entryContent(upload.bitsPath!, e));
       }
-    } catch (err) {
-      if (err instanceof ZipRejected) throw unprocessable(`The uploaded package is invalid: ${err.message}`);
-      throw err;
+      await writePackageZip(
+        built,
+        upload.bitsPath ? { file: upload.bitsPath, entries } : null,
+        cached.map(({ ref, hit }) => ({
+          path: safeRelative(ref.path ?? ref.fn ?? ""),
+          mode: 0o100000 | (ref.mode ? parseInt(ref.mode, 8) & 0o777 : 0o644),
+          source: deps.blobs.path(hit.blob_digest),
+          size: hit.size,
+        })),
+      );
+      const { digest } = await deps.blobs.ingestFile(built);
+      const updated = write(deps, () => {
+        deps.db.query("UPDATE cc_packages SET state = 'READY', blob_digest = ?, updated_at = ? WHERE guid = ?").run(digest, deps.stamp(), p.guid);
+        appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.upload-bits", { package_guid: p.guid });
+        return getPackage(deps.db, p.guid);
+      });
+      return c.json(present.pkg(b(), updated));
+    } finally {
+      if (upload.bitsPath) rmSync(upload.bitsPath, { force: true });
+      rmSync(built, { force: true });
     }
-    const cached = refs.map((ref) => {
-      const hit = lookupResource(deps, sha1Of(ref));
-      if (!hit) throw unprocessable(`The uploaded package is invalid: resource '${ref.path ?? ref.fn}' (sha1 ${sha1Of(ref)}) is not in the resource cache`);
-      return { ref, hit };
-    });
-    const total = entries.reduce((n, e) => n + e.data.byteLength, 0) + cached.reduce((n, x) => n + x.hit.size, 0);
-    if (total > limit()) throw tooLarge(`Package may not be larger than ${limit()} bytes`);
-
-    const files: Zippable = {};
-    for (const e of entries) {
-      files[e.kind === "dir" ? `${e.path}/` : e.path] = [e.data, { attrs: (e.mode & 0xffff) * 0x10000, os: 3 }];
-      if (e.kind === "file") await rememberResource(deps, e.data);
-    }
-    for (const { ref, hit } of cached) {
-      const path = safeRelative(ref.path ?? ref.fn ?? "");
-      const mode = 0o100000 | (ref.mode ? parseInt(ref.mode, 8) & 0o777 : 0o644);
-      files[path] = [await deps.blobs.bytes(hit.blob_digest), { attrs: mode * 0x10000, os: 3 }];
-    }
-    const zip = zipSync(files, { level: 6 });
-    const { digest } = await deps.blobs.putBytes(zip);
-    const updated = write(deps, () => {
-      deps.db.query("UPDATE cc_packages SET state = 'READY', blob_digest = ?, updated_at = ? WHERE guid = ?").run(digest, deps.stamp(), p.guid);
-      appAudit(deps, c.get("user"), getApp(deps.db, p.app_guid), "audit.app.upload-bits", { package_guid: p.guid });
-      return getPackage(deps.db, p.guid);
-    });
-    return c.json(present.pkg(b(), updated));
   });
   return r;
 }

@@ -3,7 +3,7 @@ import { assertFeatureEnabled } from "./feature-flags.ts";
 import { z } from "zod";
 import { processGuid, type Instance } from "../model/index.ts";
 import { appAudit } from "./app-state.ts";
-import { Metadata, readJson } from "./body.ts";
+import { Command, Metadata, QUOTA_MAX_MB, readJson } from "./body.ts";
 import { applyMetadata, validateMetadata } from "./metadata.ts";
 import type { CcContext, CcDeps, CcEnv } from "./deps.ts";
 import { notFound, unprocessable } from "./errors.ts";
@@ -16,8 +16,8 @@ import { write } from "./write.ts";
 
 const Scale = z.strictObject({
   instances: z.number().int().min(0).max(2000).optional(),
-  memory_in_mb: z.number().int().min(1).max(1024 * 1024).optional(),
-  disk_in_mb: z.number().int().min(1).max(1024 * 1024).optional(),
+  memory_in_mb: z.number().int().min(1).max(QUOTA_MAX_MB).optional(),
+  disk_in_mb: z.number().int().min(1).max(QUOTA_MAX_MB).optional(),
   log_rate_limit_in_bytes_per_second: z.number().int().min(-1).optional(),
 });
 
@@ -30,7 +30,7 @@ const HealthCheck = z.object({
     endpoint: z.string().nullable().optional(),
   }).optional(),
 });
-const UpdateProcess = z.strictObject({ command: z.string().nullable().optional(), health_check: HealthCheck.optional(), readiness_health_check: z.unknown().optional(), metadata: Metadata });
+const UpdateProcess = z.strictObject({ command: Command.nullable().optional(), health_check: HealthCheck.optional(), readiness_health_check: z.unknown().optional(), metadata: Metadata });
 
 export type ScaleInput = z.infer<typeof Scale>;
 

@@ -27,3 +27,10 @@ export async function rememberResource(deps: Pick<CcDeps, "db" | "blobs" | "stam
   const { digest } = await deps.blobs.putBytes(data);
   deps.db.query("INSERT OR REPLACE INTO cc_resource_cache (sha1, size, blob_digest, created_at) VALUES (?, ?, ?, ?)").run(sha1, data.byteLength, digest, deps.stamp());
 }
+
+/** Remembers a file whose sha1 and size are known, streaming its content into the blob store. */
+export async function rememberResourceStream(deps: Pick<CcDeps, "db" | "blobs" | "stamp">, sha1: string, size: number, content: AsyncIterable<Uint8Array>): Promise<void> {
+  if (lookupResource(deps, sha1)) return;
+  const { digest } = await deps.blobs.put(content);
+  deps.db.query("INSERT OR REPLACE INTO cc_resource_cache (sha1, size, blob_digest, created_at) VALUES (?, ?, ?, ?)").run(sha1, size, digest, deps.stamp());
+}

@@ -5,6 +5,8 @@ export interface CliIO {
   out(line: string): void;
   err(line: string): void;
   env: Record<string, string | undefined>;
+  /** Reads a secret (prompt with echo off, or stdin); absent where there is no stdin to read. */
+  readSecret?: (prompt: string) => Promise<string>;
 }
 
 export interface CommandContext {

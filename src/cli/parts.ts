@@ -16,7 +16,7 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
   const registry = createRegistryPart(ctx);
   // Local OPI backend (before its callers, so it stops after them) and the host-based router over its routes.
   // The kube backend (and client-node) load only when asked for, keeping `eirini local` light.
-  const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx) : await (await import("../opi/kube/index.ts")).createKubeBackendPart(ctx, { registry: registry.registry });
+  const opi = ctx.config.backend === "local" ? createLocalBackendPart(ctx, { registry: registry.registry }) : await (await import("../opi/kube/index.ts")).createKubeBackendPart(ctx, { registry: registry.registry });
   const backend = opi.backend;
   // On Kubernetes, stagings run as Jobs in the cluster; locally, on this machine.
   const stagingExecutor = "stagingExecutor" in opi ? opi.stagingExecutor : undefined;
@@ -37,7 +37,18 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
       else if (event.type === "task_completed") cc.recordTaskCompletion(event);
     },
   });
-  const router = createRouterPart({ domain: ctx.config.router.domain, domains: () => cc.routeDomains(), targets: (h) => backend.routeTargets(h), knowsRoute: (h) => backend.knowsRoute(h), logger: ctx.logger });
+  const rc = ctx.config.router;
+  const router = createRouterPart({
+    domain: rc.domain,
+    domains: () => cc.routeDomains(),
+    targets: (h) => backend.routeTargets(h),
+    knowsRoute: (h) => backend.knowsRoute(h),
+    routePaths: (h) => backend.routePaths(h),
+    ...(rc.accessLog ? { logs: ctx.store.logs } : {}),
+    trustedProxies: ctx.config.trustedProxies,
+    timeouts: { requestTimeoutMs: rc.requestTimeoutMs, idleTimeoutMs: rc.idleTimeoutMs },
+    logger: ctx.logger,
+  });
   // The st8ge part installs the built-in buildpacks at start (before the CC takes builds).
   const stagingPart = createStagingPart({ store: ctx.store, logger: ctx.logger, close: staging.close, ...(staging.routes ? { routes: staging.routes } : {}) });
   return [registry, stagingPart, opi.part, cc, sink, router, createWebUiPart()];

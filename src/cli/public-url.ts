@@ -37,13 +37,30 @@ export class PublicUrls {
     return this.opts.externalUrl ?? this.current.getStore() ?? this.fallback();
   }
 
-  /** Runs a request's handling with its base URL in scope. */
+  /**
+   * Runs a request's handling with its base URL in scope. `peer` "edge": the
+   * request came through the router's edge, whose X-Forwarded-* headers are
+   * already judged against trustedProxies (kept from trusted peers, replaced
+   * otherwise), so they are believed as they are.
+   */
   run<T>(req: Request, peer: string | undefined, listenerUrl: string, fn: () => T): T {
     if (this.opts.externalUrl) return fn();
     return this.current.run(this.forwarded(req, peer) ?? listenerUrl, fn);
   }
 
+  /**
+   * The client's address on a request from the edge: the rightmost
+   * X-Forwarded-For entry that is not a trusted proxy (the edge appends the
+   * peer it saw and keeps earlier entries only from trusted proxies).
+   */
+  clientBehindEdge(req: Request): string | undefined {
+    const chain = (req.headers.get("x-forwarded-for") ?? "").split(",").map((e) => e.trim()).filter(Boolean);
+    for (let i = chain.length - 1; i >= 0; i--) if (i === 0 || !this.isTrusted(chain[i])) return chain[i];
+    return undefined;
+  }
+
   private isTrusted(peer: string | undefined): boolean {
+    if (peer === "edge") return true;
     if (!this.anyTrusted || !peer) return false;
     // IPv4 peers on a dual-stack socket arrive as ::ffff:a.b.c.d.
     const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)?.[1];

@@ -3,18 +3,27 @@ import { createLogger, type Logger } from "../log/index.ts";
 import { startAppliance, type Appliance } from "./appliance.ts";
 import type { CliIO } from "./command.ts";
 
+/** Keeps a generated admin password out of stdout: stores it and says where ("<ns>/<name>"). */
+export interface AdminPasswordKeeper {
+  store(password: string): Promise<string>;
+  howToRead(where: string): string;
+}
+
 /**
  * Runs the appliance in the foreground: starts it, prints where it listens
  * (and the generated admin password, once), and stops it gracefully on
  * SIGINT or SIGTERM. Shared by `eirini local` and `eirini in-cluster`.
  */
-export async function serveAppliance(config: Config, io: CliIO, describe: (a: Appliance) => string): Promise<number> {
+export async function serveAppliance(config: Config, io: CliIO, describe: (a: Appliance) => string, keep?: AdminPasswordKeeper): Promise<number> {
   const logger: Logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  let keptAt: string | undefined;
   const appliance = await startAppliance({
     config,
     logger,
     env: io.env,
-    onAdminPassword: (pw) => io.out(`admin password (shown once, stored hashed): ${pw}`),
+    // In a cluster stdout is pod logs: the password goes to a Secret instead, and only where it is gets printed.
+    ...(keep ? { keepAdminPassword: async (pw: string) => void (keptAt = await keep.store(pw)) } : {}),
+    onAdminPassword: (pw) => (keep ? io.out(`admin password generated and kept in Secret ${keptAt} (key "password"): ${keep.howToRead(keptAt!)}`) : io.out(`admin password (shown once, stored hashed): ${pw}`)),
   });
   io.out(describe(appliance));
   const tls = appliance.tls;

@@ -18,6 +18,12 @@ export const ConfigSchema = z.object({
   dataDir: z.string().min(1).default(join(homedir(), ".eirini")),
   host: z.string().min(1).default("127.0.0.1"),
   port: port.default(7080),
+  /**
+   * Host names the API answers to, besides the listening address (and the
+   * loopback names when listening on loopback). Other Hosts get a 404, which
+   * closes the DNS-rebinding path. Empty on a wildcard listener means any.
+   */
+  apiHosts: z.array(z.string().min(1)).default([]),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   logFormat: z.enum(["text", "json"]).default("text"),
   backend: z.enum(["local", "kube"]).default("local"),
@@ -31,7 +37,11 @@ export const ConfigSchema = z.object({
     .refine((u) => { const x = new URL(u); return x.pathname === "/" && !x.search && !x.hash && !x.username; }, "must be scheme://host[:port] with no path, query or credentials")
     .transform((u) => u.replace(/\/+$/, ""))
     .optional(),
-  /** Peers whose X-Forwarded-Host/Proto/Port headers are believed (a TLS-terminating nginx or caddy): IPs or CIDR blocks. */
+  /**
+   * Peers whose X-Forwarded-For/-Proto/-Host/-Port headers are believed (a TLS-terminating nginx or caddy, a
+   * load balancer): IPs or CIDR blocks. One setting for both what the router passes to apps (gorouter's
+   * rule: kept from these, replaced from anyone else) and the links the API hands out.
+   */
   trustedProxies: z.array(ipOrCidr).default([]),
   /**
    * HTTPS on a second port (same API, registry, router, UI). Without certFile/keyFile the appliance makes
@@ -114,9 +124,28 @@ export const ConfigSchema = z.object({
         .default([]),
     })
     .prefault({}),
+  /** The local backend's isolation (README "Containers on the local backend"). */
+  local: z
+    .object({
+      /** container: every instance, task and staging in a runc container (falls back to process, with a warning, where impossible). */
+      isolation: z.enum(["container", "process"]).default("container"),
+      /** The containers' root filesystem: a directory, or the name of an imported stack (default: staging.defaultStack). */
+      stack: z.string().min(1).optional(),
+      /** Processes and threads per container (Diego's default). */
+      pidsLimit: z.number().int().min(16).default(1024),
+      /** How often each container's writable layer is measured against its disk limit. */
+      diskPollMs: z.number().int().positive().default(5000),
+    })
+    .prefault({}),
   router: z
     .object({
       domain: z.string().min(1).default("apps.localhost"),
+      /** No response head from an instance within this: 504 (gorouter's endpoint_timeout). */
+      requestTimeoutMs: z.number().int().positive().default(900_000),
+      /** Client connections with no request in flight are closed after this. */
+      idleTimeoutMs: z.number().int().positive().default(120_000),
+      /** One gorouter-format line per request in the app's log as [RTR/0]. */
+      accessLog: z.boolean().default(true),
     })
     .prefault({}),
   sink: z

@@ -4,7 +4,8 @@ import { z } from "zod";
 export const HealthCheckType = z.enum(["port", "http", "process"]);
 export type HealthCheckType = z.infer<typeof HealthCheckType>;
 
-export const RouteEntry = z.object({ hostname: z.string().min(1), port: z.number().int().min(1).max(65535) });
+/** One route of an LRP: `hostname` may carry a path ("host/path"); `weight` is the destination's relative share (default 1). */
+export const RouteEntry = z.object({ hostname: z.string().min(1), port: z.number().int().min(1).max(65535), weight: z.number().int().positive().optional() });
 export type RouteEntry = z.infer<typeof RouteEntry>;
 
 /** A route host as routers compare it: lower case, no port, no trailing dot ("MyApp.apps.localhost:7080" -> "myapp.apps.localhost"). */

@@ -6,12 +6,23 @@ export interface ActualLRP {
   instances: Instance[];
 }
 
-/** A route's live targets: where the router may send traffic for one host. */
+/**
+ * A route's live target: one RUNNING instance the router may send traffic to
+ * for a host, on one of the host's route paths.
+ */
 export interface RouteTarget {
   process_guid: string;
+  /** The app the process belongs to: the access log's app_id and X-Cf-App-Instance's GUID. */
+  app_guid: string;
   index: number;
+  /** The instance's unique id: sticky sessions (__VCAP_ID__) and X-CF-InstanceID. */
+  instance_guid: string;
   /** host:port the router connects to (local: 127.0.0.1:<PORT>; kube: pod IP or service proxy). */
   address: string;
+  /** The route's path ("" = the whole host; "/a" = /a and below, see `routeKey`). */
+  path: string;
+  /** Relative weight of this route destination (the route entry's weight, default 1). */
+  weight: number;
 }
 
 /**
@@ -52,13 +63,25 @@ export interface OpiBackend {
 
   /** One stream of instance state changes, crashes and task completions. Returns unsubscribe. */
   subscribe(listener: (event: OpiEvent) => void): () => void;
-  /** Live targets for a route host (e.g. "myapp.apps.localhost"), RUNNING instances only. */
+  /**
+   * Live targets for a route host (e.g. "myapp.apps.localhost", any case, port
+   * ignored), RUNNING instances only, for every path routed on that host:
+   * a route entry "host/path" (CF's route with a path) gives targets with
+   * `path` "/path"; the router picks the longest path covering a request.
+   */
   routeTargets(host: string): RouteTarget[];
   /**
    * Optional: whether some desired LRP routes `host` at all, RUNNING or not,
    * so the router can answer 503 (no instance up) rather than 404 (unknown route).
    */
   knowsRoute?(host: string): boolean;
+  /**
+   * Optional: every route path desired on `host` ("" for the bare host),
+   * RUNNING or not, so a request under a path whose instances are all down
+   * gets 503 instead of falling through to a shorter path's app; empty for
+   * an unknown host. Without it the router uses the paths of live targets.
+   */
+  routePaths?(host: string): string[];
 
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -8,6 +8,7 @@
  */
 export type { OpiBackend, ActualLRP, RouteTarget } from "./backend.ts";
 export { OpiNotFoundError, OpiInvalidError } from "./backend.ts";
+export { routeKey, normalizePath, pathCovers, type RouteKey } from "./route-key.ts";
 export {
   SCHEDULING_PREFIX, SCHEDULING_KEYS, PLACEMENT_LABEL_PREFIX, SchedulingError, parseSchedulingHints, parsePlacementTags,
   type SchedulingHints, type LabelExpression, type Toleration, type AffinityPreset,

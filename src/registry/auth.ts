@@ -91,7 +91,8 @@ export class RegistryAuth {
     if (timingSafeEqual(sha256(username), this.pullUser) && timingSafeEqual(sha256(password), this.pullPass)) {
       return { subject: username, pull: true, push: false, catalog: false };
     }
-    const user = await this.opts.users.verify(username, password);
+    // Locked users and busy clients are refused like a wrong password (the registry has one way to say no).
+    const user = await this.opts.users.verifyOrNull(username, password, `registry:${username}`);
     if (!user) return null;
     const push = user.scopes.includes("registry.push");
     const pull = push || user.scopes.includes("registry.pull");
@@ -158,7 +159,7 @@ export class RegistryAuth {
       this.tokenCache.delete(bearer);
       let claims;
       try {
-        claims = verifyJwt(bearer, this.opts.key, Math.floor(nowMs / 1000));
+        claims = verifyJwt(bearer, this.opts.key, Math.floor(nowMs / 1000), SERVICE);
       } catch (err) {
         if (err instanceof TokenError) throw new OciError("UNAUTHORIZED", `invalid token: ${err.message}`, 401, null, challenge(realm, need, "invalid_token"), { cause: err });
         throw err;

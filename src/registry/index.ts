@@ -22,7 +22,10 @@
  */
 import type { AppliancePart, PartContext } from "../part/index.ts";
 import { registryRoutes } from "./http.ts";
+import { join } from "node:path";
+import { BlobStore } from "../store/index.ts";
 import { Registry } from "./registry.ts";
+import { loadStack } from "./stacks.ts";
 
 export { Registry, PULL_USERNAME, type RegistryOptions, type ComposeRequest, type ComposedImage, type StackImportResult } from "./registry.ts";
 export { RegistryError, OciError } from "./errors.ts";
@@ -33,6 +36,18 @@ export { listStacks } from "./stacks.ts";
 export type { Credentials } from "./auth.ts";
 export { shellLauncher, type Launcher } from "./launcher.ts";
 export { handleRegistry, registryRoutes } from "./http.ts";
+
+/**
+ * The stored layer files of an imported stack, bottom first, or null when it
+ * is not imported: what the local backend unpacks into its containers' rootfs.
+ * Reads metadata only (no registry secrets are made).
+ */
+export function stackLayerFiles(store: Pick<PartContext["store"], "db" | "dataDir">, name: string): { digest: string; path: string }[] | null {
+  const stack = loadStack(store.db, name);
+  if (!stack) return null;
+  const blobs = new BlobStore(join(store.dataDir, "registry"));
+  return stack.layers.map((l) => ({ digest: l.digest, path: blobs.path(l.digest) }));
+}
 
 /** A registry over an open store, for the CLI and other parts' tests (no HTTP, no timers). */
 export function createRegistry(ctx: Pick<PartContext, "store" | "config" | "tokenKey" | "logger">): Registry {
@@ -60,6 +75,12 @@ export function createRegistryPart(ctx: PartContext): RegistryPart {
     name: "registry",
     registry,
     routes: registryRoutes(registry),
+    // Blob uploads stream to disk with their own check; manifests and token forms are read whole, so small.
+    bodyLimits: [
+      { method: "*", path: /^\/v2\/.+\/blobs\/uploads(\/[^/]*)?$/, maxBytes: ctx.config.registry.maxUploadBytes },
+      { method: "PUT", path: /^\/v2\/.+\/manifests\/[^/]+$/, maxBytes: ctx.config.registry.maxManifestBytes },
+      { method: "*", path: /^\/v2\/token$/, maxBytes: 64 * 1024 },
+    ],
     async start() {
       if (intervalMs > 0) {
         timer = setInterval(runGc, intervalMs);

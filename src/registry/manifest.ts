@@ -42,6 +42,8 @@ export interface ParsedManifest {
   blobs: string[];
   /** Child manifests an index needs present in the same repository. */
   manifests: string[];
+  /** The size each descriptor declares, by digest: checked against what is stored. */
+  sizes: Map<string, number>;
   subject?: string;
   artifactType?: string;
 }
@@ -68,20 +70,33 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
     throw manifestInvalid("Docker schema 1 manifests are not supported");
   }
   if (declared && sent && declared !== sent) throw manifestInvalid(`Content-Type ${sent} does not match the manifest's mediaType ${declared}`);
-  const mediaType = declared ?? sent ?? ("manifests" in json ? MediaType.ociIndex : MediaType.ociManifest);
+  // Only manifest media types are ever recorded (and later served as Content-Type): a manifest declaring
+  // text/html would otherwise be served as a page on the UI's origin. An untyped body is typed by its shape.
+  const known = (t: string | undefined) => t !== undefined && (IMAGE_MANIFEST_TYPES.has(t) || INDEX_TYPES.has(t));
+  if (declared !== undefined && !known(declared)) throw manifestInvalid(`unsupported manifest media type ${declared}`);
+  const mediaType = declared ?? (known(sent) ? sent! : "manifests" in json ? MediaType.ociIndex : MediaType.ociManifest);
+  const sizesOf = (ds: { digest: string; size: number }[]) => {
+    const sizes = new Map<string, number>();
+    for (const d of ds) {
+      if (sizes.has(d.digest) && sizes.get(d.digest) !== d.size) throw manifestInvalid(`descriptors of ${d.digest} declare different sizes`);
+      sizes.set(d.digest, d.size);
+    }
+    return sizes;
+  };
 
-  if (IMAGE_MANIFEST_TYPES.has(mediaType) || (!INDEX_TYPES.has(mediaType) && "config" in json)) {
+  if (IMAGE_MANIFEST_TYPES.has(mediaType)) {
     const r = ImageManifest.safeParse(json);
     if (!r.success) throw manifestInvalid("invalid image manifest", { issues: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
     const m = r.data;
     const blobs = [m.config.digest, ...m.layers.filter((l) => !(FOREIGN.test(l.mediaType) && l.urls?.length)).map((l) => l.digest)];
-    return { mediaType, kind: "image", blobs: [...new Set(blobs)], manifests: [], subject: m.subject?.digest, artifactType: m.artifactType ?? m.config.mediaType };
+    const local = [m.config, ...m.layers.filter((l) => !(FOREIGN.test(l.mediaType) && l.urls?.length))];
+    return { mediaType, kind: "image", blobs: [...new Set(blobs)], manifests: [], sizes: sizesOf(local), subject: m.subject?.digest, artifactType: m.artifactType ?? m.config.mediaType };
   }
   if (INDEX_TYPES.has(mediaType)) {
     const r = ImageIndex.safeParse(json);
     if (!r.success) throw manifestInvalid("invalid image index", { issues: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
     const m = r.data;
-    return { mediaType, kind: "index", blobs: [], manifests: [...new Set(m.manifests.map((d) => d.digest))], subject: m.subject?.digest, artifactType: m.artifactType };
+    return { mediaType, kind: "index", blobs: [], manifests: [...new Set(m.manifests.map((d) => d.digest))], sizes: sizesOf(m.manifests), subject: m.subject?.digest, artifactType: m.artifactType };
   }
   throw manifestInvalid(`unsupported manifest media type ${mediaType}`);
 }

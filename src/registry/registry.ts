@@ -117,6 +117,11 @@ export class Registry {
       if (missing.length) throw new OciError("MANIFEST_BLOB_UNKNOWN", "manifest references blobs unknown to the registry", 400, { digests: missing });
       const children = this.meta.missingManifests(repository, parsed.manifests);
       if (children.length) throw new OciError("MANIFEST_BLOB_UNKNOWN", "index references manifests unknown to this repository", 400, { digests: children });
+      // A descriptor's size is part of what it promises: clients read exactly that many bytes.
+      for (const [d, size] of parsed.sizes) {
+        const actual = parsed.kind === "image" ? this.blobs.size(d) : (this.meta.getManifest(repository, { digest: d })?.content.byteLength ?? null);
+        if (actual !== null && actual !== size) throw new OciError("MANIFEST_INVALID", `descriptor of ${d} declares ${size} bytes, but it has ${actual}`, 400, { digest: d, declared: size, actual });
+      }
     });
     return { digest, subject: parsed.subject };
   }

@@ -1,5 +1,6 @@
 import { manifestInvalid, manifestUnknown, OciError } from "./errors.ts";
 import { API_VERSION, bodyOrHead, readBody, type RegistryRequest } from "./http-common.ts";
+import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from "./media-types.ts";
 import { parseReference } from "./names.ts";
 
 /** `GET|HEAD /v2/<name>/manifests/<reference>`: one indexed lookup, usually answered from memory. */
@@ -7,7 +8,9 @@ export function getManifest(r: RegistryRequest, reference: string): Response {
   const ref = parseReference(reference);
   const m = r.registry.meta.getManifest(r.name, ref);
   if (!m) throw manifestUnknown(reference);
-  const headers = { ...API_VERSION, "Content-Type": m.mediaType, "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` };
+  // Only manifest media types as Content-Type, whatever an older version recorded.
+  const contentType = IMAGE_MANIFEST_TYPES.has(m.mediaType) || INDEX_TYPES.has(m.mediaType) ? m.mediaType : MediaType.ociManifest;
+  const headers = { ...API_VERSION, "Content-Type": contentType, "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` };
   return bodyOrHead(r.req, 200, headers, m.content as Uint8Array<ArrayBuffer>, m.content.byteLength);
 }
 

@@ -29,7 +29,7 @@
  */
 export { createStager, type Stager, type StagerOptions, type StageOptions, type StagingHandle } from "./stager.ts";
 export type { StagingExecutor, StagingJob, StagingOutcome, ExecHooks, JobBuildpack } from "./executor.ts";
-export { createLocalExecutor, type LocalExecutorOptions } from "./local-executor.ts";
+export { createLocalExecutor, type LocalExecutorOptions, type StagingContainers } from "./local-executor.ts";
 export { BuildpackStore, BuildpackError, type Buildpack, type BuildpackCreate, type BuildpackUpdate, type BuildpackErrorCode } from "./buildpack-store.ts";
 export { RuntimeStore, RuntimeProvider, RuntimeError, RuntimeTokens, addRuntimeArchive, runtimeRoutes, pickVersion, RUNTIMES_PREFIX, type RuntimeDependency } from "./runtimes/index.ts";
 export { installBuiltinBuildpacks, BUILTIN_BUILDPACKS } from "./builtin-buildpacks.ts";
@@ -41,6 +41,9 @@ export { createStaging, createStagingPart, type Staging, type StagingDeps } from
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 export { builderScript };
 export { unpackSource } from "./unpack/package-source.ts";
+export { readInsideTree } from "./unpack/read-inside.ts";
+export { resolveLink } from "./unpack/link-resolve.ts";
+export { readZipDirectory, dataOffsets, type ZipEntry as ZipDirectoryEntry } from "./unpack/unzip.ts";
 export { packTree, type PackResult } from "./droplet-pack.ts";
 export { parseRelease, parseProcfile, stagingInfo } from "./lifecycle/release.ts";
 export { readLifecycleOutputs, readProcfileYaml, type LifecycleOutputs, type BuildpackMetadata } from "./lifecycle/result.ts";

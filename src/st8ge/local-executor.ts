@@ -1,3 +1,4 @@
+import { runCommand, VCAP_GID, VCAP_UID, type ContainerHost } from "../container/index.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -8,9 +9,11 @@ import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./e
 import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
 import { readLifecycleOutputs } from "./lifecycle/result.ts";
-import { runProcessGroup, type GroupResult } from "./process-group.ts";
+import { runInContainer } from "./container-group.ts";
+import { killMarkedGroups, runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
 import { unpackSource } from "./unpack/package-source.ts";
+import { readInsideTree } from "./unpack/read-inside.ts";
 
 export interface LocalExecutorOptions {
   /** Parent of every staging's working directory (e.g. `<dataDir>/staging/work`). */
@@ -25,6 +28,17 @@ export interface LocalExecutorOptions {
   maxEntries?: number;
   /** The appliance's runtime routes as this machine reaches them (EIRINI_RUNTIMES_URL). */
   runtimesUrl?: () => string;
+  /** Run the lifecycle in a container on the stack as vcap (the default where containers work); absent: a plain process group. */
+  container?: StagingContainers;
+}
+
+/** What staging in containers needs (the local OPI backend shares its container host, so one bridge serves both). */
+export interface StagingContainers {
+  host: ContainerHost;
+  stackRootfs(): Promise<string>;
+  pidsLimit?: number;
+  /** More host directories visible inside at the same path, read-write (e.g. a shared cache). */
+  binds?: string[];
 }
 
 const MB = 1024 * 1024;
@@ -38,17 +52,50 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes working dirs left by stagings of a process that died (name starts with its pid). */
-function sweepStale(workRoot: string): void {
-  for (const name of readdirSync(workRoot)) {
-    const pid = Number(name.split("-")[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) rmSync(join(workRoot, name), { recursive: true, force: true });
+/** Removes staging containers left by a process that died (id `stg-<pid>-...`). */
+async function sweepStaleContainers(host: ContainerHost): Promise<void> {
+  for (const id of host.list()) {
+    const m = /^stg-(\d+)-/.exec(id);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await host.destroy(id).catch(() => {});
   }
 }
 
 /** Diego's supply-buildpack cache dir name: xxhash64 of the buildpack key, 16 hex digits. */
 export function buildpackCacheKey(name: string): string {
   return Bun.hash.xxHash64(name).toString(16).padStart(16, "0");
+}
+
+/**
+ * Cleans up after stagings of an appliance that died (kill -9): their process
+ * groups still run, unwatched, so they are found by the marker in their
+ * environment (the work dir's name, which starts with the dead appliance's
+ * pid) and killed; then their working dirs are removed.
+ */
+function sweepStale(workRoot: string): void {
+  const stale = (name: string) => {
+    const pid = Number(name.split("-")[0]);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid);
+  };
+  killMarkedGroups((marker) => marker.startsWith(`${workRoot}/`) && stale(marker.slice(workRoot.length + 1)));
+  for (const name of readdirSync(workRoot)) if (stale(name)) rmSync(join(workRoot, name), { recursive: true, force: true });
+}
+
+/**
+ * Removes a finished staging's working dir off the critical path: renamed
+ * aside at once (the name keeps the pid prefix, so a crash leaves it to
+ * sweepStale), deleted in the background. Deleting thousands of files
+ * synchronously held every staging's result (and the event loop) for as
+ * long as the unpack itself took.
+ */
+function discard(dir: string): void {
+  const aside = `${dir}-done`;
+  try {
+    renameSync(dir, aside);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  void rm(aside, { recursive: true, force: true }).catch(() => {});
 }
 
 function killedError(g: GroupResult, job: StagingJob): StagingError {
@@ -88,9 +135,7 @@ function sizeText(bytes: number): string {
 export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor {
   mkdirSync(opts.workRoot, { recursive: true });
   sweepStale(opts.workRoot);
-  const trash = join(opts.workRoot, "..", "trash");
-  mkdirSync(trash, { recursive: true });
-  sweepStale(trash);
+  if (opts.container) void sweepStaleContainers(opts.container.host);
   const path = opts.path ?? process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
 
   async function run(job: StagingJob, hooks: ExecHooks): Promise<StagingOutcome> {
@@ -135,7 +180,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
 
       const env: Record<string, string> = {
         LANG: "en_US.UTF-8",
-        PATH: path,
+        PATH: opts.container ? "/usr/local/bin:/usr/bin:/bin" : path,
         ...(opts.runtimesUrl ? { EIRINI_RUNTIMES_URL: opts.runtimesUrl() } : {}),
         ...job.env,
         HOME: join(work, "home"),
@@ -143,21 +188,39 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         ST8GE_WORK: work,
         ST8GE_MODE: job.detect ? "detect" : "named",
       };
-      const g = await runProcessGroup({
-        argv: ["/bin/sh", join(work, "lifecycle.sh")],
-        cwd: join(droplet, "app"),
-        env,
-        limits: { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work },
-        onLine: hooks.onLine,
-        signal: hooks.signal,
-        ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
-      });
+      const groupLimits = { timeoutMs: Math.max(1, deadline - Date.now()), memoryBytes: job.limits.memoryBytes, diskBytes: job.limits.diskBytes, diskDir: work };
+      const argv: [string, ...string[]] = ["/bin/sh", join(work, "lifecycle.sh")];
+      const c = opts.container;
+      let g: GroupResult;
+      if (c) {
+        const rootfs = await c.stackRootfs();
+        // Buildpacks run as vcap: the work dir (package, buildpacks, cache, droplet) becomes theirs.
+        await runCommand(["chown", "-R", "-h", `${VCAP_UID}:${VCAP_GID}`, work]);
+        checkpoint();
+        g = await runInContainer({
+          host: c.host,
+          id: `stg-${basename(work)}`.slice(0, 100),
+          rootfs,
+          argv,
+          cwd: join(droplet, "app"),
+          env,
+          binds: [work, ...(c.binds ?? [])],
+          limits: groupLimits,
+          logBase: `${work}.log`,
+          pidsLimit: c.pidsLimit,
+          onLine: hooks.onLine,
+          signal: hooks.signal,
+          ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+        });
+      } else {
+        g = await runProcessGroup({ argv, cwd: join(droplet, "app"), env, limits: groupLimits, onLine: hooks.onLine, signal: hooks.signal, marker: work, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) });
+      }
       if (g.killedFor) throw killedError(g, job);
       if (g.exitCode !== 0) throw statusError(work, job, g);
       if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);
 
-      const procfile = join(droplet, "app", "Procfile");
-      const result = readLifecycleOutputs(join(work, "out"), existsSync(procfile) ? readFileSync(procfile, "utf8") : null, job);
+      // What buildpacks and the app wrote is read without following links (readInsideTree): the tree is theirs.
+      const result = readLifecycleOutputs((rel) => readInsideTree(work, `out/${rel}`), readInsideTree(work, "droplet/app/Procfile"), job);
       const { detectedBuildpack, buildpackName, startCommand, processTypes } = result;
       if (!processTypes.web) {
         hooks.onLine("ERR", "No start command specified by buildpack or via Procfile.");
@@ -176,22 +239,11 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         startCommand,
         processTypes,
         cacheDir: join(work, "cache"),
-        // Renamed out of the work root at once, removed in the background: thousands of hard-linked
-        // runtime files need not delay the result (the name keeps the pid, so a later start sweeps what a crash left).
-        dispose: () => {
-          const gone = join(trash, basename(work));
-          try {
-            renameSync(work, gone);
-          } catch {
-            rmSync(work, { recursive: true, force: true });
-            return;
-          }
-          void rm(gone, { recursive: true, force: true }).catch(() => {});
-        },
+        dispose: () => discard(work),
       };
     } catch (err) {
       seeded?.restore();
-      rmSync(work, { recursive: true, force: true });
+      discard(work);
       rmSync(job.dropletPath, { force: true });
       if (err instanceof StagingError) throw err;
       throw new StagingError("StagerError", `staging failed: ${(err as Error).message}`, { cause: err });

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { lineSplitter } from "./line-splitter.ts";
 import { canWatchMemory, diskUsageBytes, groupRssBytes } from "./resource-usage.ts";
 
@@ -22,6 +23,60 @@ export interface GroupOptions {
   signal?: AbortSignal;
   /** How often memory is sampled (disk every 4th sample). */
   pollMs?: number;
+  /**
+   * Set as GROUP_MARKER_ENV in the group's environment: how a later run of
+   * the appliance finds the group again after a kill -9 (`killMarkedGroups`).
+   */
+  marker?: string;
+}
+
+/** The environment variable that marks every process of a staging group. */
+export const GROUP_MARKER_ENV = "EIRINI_STAGING_GROUP";
+
+/**
+ * Kills what is left of earlier staging groups after the appliance died
+ * (kill -9 leaves a process group running with no one watching its limits):
+ * every process whose environment carries `GROUP_MARKER_ENV=<m>` with
+ * `isStale(m)`, and the whole process group of each (members that cleared
+ * their environment go too). Returns how many processes were found.
+ */
+export function killMarkedGroups(isStale: (marker: string) => boolean): number {
+  const prefix = `${GROUP_MARKER_ENV}=`;
+  const groups = new Set<number>();
+  let found = 0;
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return 0;
+  }
+  for (const name of pids) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+    } catch {
+      continue; // gone, or not ours
+    }
+    const entry = environ.split("\0").find((e) => e.startsWith(prefix));
+    if (!entry || !isStale(entry.slice(prefix.length))) continue;
+    found++;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      if (pgrp > 1 && pgrp !== process.pid) groups.add(pgrp);
+    } catch {
+      /* gone */
+    }
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+  for (const g of groups) killGroup(g);
+  return found;
 }
 
 export interface GroupResult {
@@ -52,7 +107,8 @@ export function runProcessGroup(opts: GroupOptions): Promise<GroupResult> {
   const { limits } = opts;
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return resolve({ exitCode: null, signal: null, killedFor: "cancelled" });
-    const child = spawn(opts.argv[0], opts.argv.slice(1), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const env = opts.marker ? { ...opts.env, [GROUP_MARKER_ENV]: opts.marker } : opts.env;
+    const child = spawn(opts.argv[0], opts.argv.slice(1), { cwd: opts.cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let killedFor: KillReason | null = null;
     let measured: number | undefined;
     let exit: { code: number | null; signal: string | null } | undefined;

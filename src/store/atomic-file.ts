@@ -16,7 +16,8 @@ export function fsyncDir(dir: string): void {
 
 /** Write a whole file crash-safely: temp file, fsync, rename, fsync the directory. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
+  // A private file gets private parent directories when they are made here.
+  mkdirSync(dirname(path), { recursive: true, mode: mode & 0o077 ? 0o755 : 0o700 });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const fd = openSync(tmp, "w", mode);
   try {

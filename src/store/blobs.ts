@@ -31,6 +31,15 @@ type Chunks = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
  * hashed while it streams into a temp file, fsynced, and renamed into place
  * only once its digest is known and checked, so a visible blob is always whole.
  */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export class BlobStore {
   readonly root: string;
   readonly tmpDir: string;
@@ -63,9 +72,25 @@ export class BlobStore {
     }
   }
 
+  /**
+   * Removes temp files of processes that died mid-write (a kill -9 during an
+   * upload): temp names carry the writer's pid; a live writer's are kept (a
+   * CLI command may open the store while the appliance runs).
+   */
+  sweepTemp(): number {
+    let n = 0;
+    for (const name of readdirSync(this.tmpDir)) {
+      const pid = Number(/-p(\d+)-\d{10,}-/.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
+      rmSync(join(this.tmpDir, name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+
   /** A fresh temp path inside the store's filesystem (so rename is atomic). */
   tempPath(prefix = "blob"): string {
-    return join(this.tmpDir, `${prefix}-${Date.now()}-${crypto.randomUUID()}`);
+    return join(this.tmpDir, `${prefix}-p${process.pid}-${Date.now()}-${crypto.randomUUID()}`);
   }
 
   /** Stream content in; returns its digest. Partial or mismatched content leaves nothing behind. */
@@ -73,7 +98,7 @@ export class BlobStore {
     if (opts.expectedDigest) assertDigest(opts.expectedDigest);
     const tmp = this.tempPath();
     const hasher = new Bun.CryptoHasher("sha256");
-    const fh = await open(tmp, "w", 0o644);
+    const fh = await open(tmp, "w", 0o600);
     let size = 0;
     try {
       for await (const chunk of chunks as AsyncIterable<Uint8Array>) {

@@ -1,4 +1,7 @@
 import type { Database } from "bun:sqlite";
+import { LoginPolicy, LoginRefused } from "./login-policy.ts";
+
+export { LoginPolicy, LoginRefused } from "./login-policy.ts";
 
 export interface User {
   guid: string;
@@ -17,7 +20,14 @@ interface UserRow {
 
 /** Users and their hashed passwords; plaintext passwords never reach the database. */
 export class UserRepo {
-  constructor(private readonly db: Database) {}
+  /** Lockout, bounded hash queue and per-client fairness for every password check (UAA, registry Basic, /v2/token). */
+  readonly policy: LoginPolicy;
+
+  constructor(private readonly db: Database, policy?: LoginPolicy) {
+    this.policy = policy ?? new LoginPolicy();
+    // Made now, so the first unknown-user login costs one hash, like any other login, not two.
+    void dummyHash();
+  }
 
   count(): number {
     return (this.db.query("SELECT COUNT(*) AS n FROM users").get() as { n: number }).n;
@@ -34,7 +44,7 @@ export class UserRepo {
   }
 
   async create(username: string, password: string, scopes: string[]): Promise<User> {
-    const hash = await Bun.password.hash(password, { algorithm: "argon2id" });
+    const hash = await this.policy.hash("internal", () => Bun.password.hash(password, { algorithm: "argon2id" }));
     const user: User = { guid: crypto.randomUUID(), username, scopes, created_at: new Date().toISOString() };
     this.db
       .query("INSERT INTO users (guid, username, password_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
@@ -42,14 +52,40 @@ export class UserRepo {
     return user;
   }
 
-  /** The user when the password matches, else null (same cost either way). */
-  async verify(username: string, password: string): Promise<User | null> {
+  /**
+   * The user when the password matches, else null (same cost either way).
+   * Throws LoginRefused when the user is locked or the client has too many
+   * checks waiting: nothing is hashed then. `client` identifies the caller
+   * (its address) for the hash queue's fairness.
+   */
+  async verify(username: string, password: string, client = "unknown"): Promise<User | null> {
+    this.policy.assertNotLocked(username);
     const row = this.db.query("SELECT * FROM users WHERE username = ?").get(username) as UserRow | null;
-    if (!row) {
-      await Bun.password.verify(password, await dummyHash());
-      return null;
+    const ok = await this.policy.hash(client, async () => {
+      if (!row) {
+        await Bun.password.verify(password, await dummyHash());
+        return false;
+      }
+      return Bun.password.verify(password, row.password_hash);
+    });
+    if (ok && row) {
+      // A right password that finished after parallel failures locked the user is still refused.
+      this.policy.assertNotLocked(username);
+      this.policy.recordSuccess(username);
+      return toUser(row);
     }
-    return (await Bun.password.verify(password, row.password_hash)) ? toUser(row) : null;
+    this.policy.recordFailure(username);
+    return null;
+  }
+
+  /** Like verify, but a refusal (locked, busy) is null too: for callers with one way to say no. */
+  async verifyOrNull(username: string, password: string, client = "unknown"): Promise<User | null> {
+    try {
+      return await this.verify(username, password, client);
+    } catch (err) {
+      if (err instanceof LoginRefused) return null;
+      throw err;
+    }
   }
 }
 

@@ -25,3 +25,15 @@ test("authorization header parsing", () => {
   expect(parseBearer("Bearer abc.def")).toBe("abc.def");
   expect(parseBearer("Basic abc")).toBeNull();
 });
+
+test("a token needs a numeric exp, and its audience must be the verifier's (issue 13)", () => {
+  for (const claims of [{ sub: "u" }, { sub: "u", exp: "99999999999" }, { sub: "u", exp: null }]) {
+    expect(() => verifyJwt(signJwt(claims as never, "k"), "k", 1000)).toThrow(/numeric expiry/);
+  }
+  const cc = signJwt({ sub: "u", exp: 2000, aud: ["cloud_controller", "cf"] }, "k");
+  expect(verifyJwt(cc, "k", 1000, "cloud_controller").sub).toBe("u");
+  expect(() => verifyJwt(cc, "k", 1000, "eirini-registry")).toThrow(/not meant for this service/);
+  expect(() => verifyJwt(cc, "k", 1000)).toThrow(/not meant for this service/);
+  expect(() => verifyJwt(signJwt({ sub: "u", exp: 2000 }, "k"), "k", 1000, "cloud_controller")).toThrow(/not meant/);
+  expect(verifyJwt(signJwt({ sub: "u", exp: 2000, aud: "x" }, "k"), "k", 1000, "x").sub).toBe("u");
+});

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { RouteTable } from "../../src/opi/local/route-table.ts";
 import { describeCf, startCfSession, type CfSession } from "../support/cf-cli.ts";
 import { waitFor } from "../support/poll.ts";
 import { cleanupTempDirs } from "../support/tmp.ts";
@@ -13,9 +12,6 @@ const appName = async (host: string, path = "/") => {
   const text = await answer(s, host, path);
   return text.startsWith("HTTP") ? text : (JSON.parse(text) as { app: string }).app;
 };
-// Paths in LRP routes ("host/path") are routed by the router's path matching; without it only host routes are.
-const routerRoutesPaths = typeof (RouteTable.prototype as unknown as { paths?: unknown }).paths === "function";
-if (!routerRoutesPaths) console.log("SKIP path routes through the router: this router matches hosts only (CC state and LRP routes are still checked)");
 
 describeCf("real cf CLI: routes", () => {
   beforeAll(async () => {
@@ -59,7 +55,7 @@ describeCf("real cf CLI: routes", () => {
     expect((await s.ok(["env", "alpha"])).stdout).toContain('"r2.apps.localhost/p"');
   }, 30_000);
 
-  test.skipIf(!routerRoutesPaths)("path routes reach their app through the router", async () => {
+  test("path routes reach their app through the router", async () => {
     await waitFor(async () => (await appName("r1", "/b/x")) === "beta", { timeoutMs: 10_000, what: "r1/b to reach beta" });
     expect(await appName("r1", "/")).toBe("alpha");
     await waitFor(async () => (await appName("r2", "/p")) === "alpha", { timeoutMs: 10_000, what: "r2/p to reach alpha" });

@@ -134,6 +134,29 @@ export function runOpiContract(name: string, makeHarness: () => Promise<OpiHarne
       }
     });
 
+    test("route paths and weights: 'host/path' entries give targets per path, with weight, app and instance ids", async () => {
+      const host = `paths-${crypto.randomUUID().slice(0, 8)}.apps.localhost`;
+      const lrp = makeLRP(await h.lrpFixture("http"), {
+        instances: 1,
+        routes: { "cf-router": [{ hostname: host, port: 8080 }, { hostname: `${host.toUpperCase()}/Api/v1/`, port: 8080, weight: 3 }] },
+      });
+      await opi.desireLRP(lrp);
+      const xs = await running(lrp.process_guid, 1);
+      const targets = await eventually(() => (opi.routeTargets(host).length === 2 ? opi.routeTargets(host) : null), "targets on both paths");
+      expect(targets.map((t) => [t.path, t.weight]).sort()).toEqual([["", 1], ["/api/v1", 3]]);
+      for (const t of targets) {
+        expect(t.app_guid).toBe(lrp.app_guid);
+        expect(t.process_guid).toBe(lrp.process_guid);
+        expect(t.instance_guid).toBe(xs[0]!.instance_guid);
+        expect(t.instance_guid).not.toBe("");
+      }
+      if (opi.knowsRoute) expect(opi.knowsRoute(host)).toBe(true);
+      if (opi.routePaths) expect(opi.routePaths(host).sort()).toEqual(["", "/api/v1"]);
+      await opi.stopLRP(lrp.process_guid);
+      await eventually(() => opi.routeTargets(host).length === 0, "no targets once stopped");
+      if (opi.routePaths) expect(opi.routePaths(host)).toEqual([]);
+    });
+
     test("update scales up and down (highest index first), changes routes and the annotation", async () => {
       const lrp = makeLRP(await h.lrpFixture("http"), { instances: 1 });
       await opi.desireLRP(lrp);

@@ -249,14 +249,16 @@ describe("manifests", () => {
 
   test("image index needs its children in the repository; Docker media types work", async () => {
     const child = await pushImage(h, "multi", "child");
-    const index = (digests: string[]) =>
+    const index = (digests: string[], size = Buffer.byteLength(child.body)) =>
       JSON.stringify({
         schemaVersion: 2,
         mediaType: "application/vnd.docker.distribution.manifest.list.v2+json",
-        manifests: digests.map((d) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d, size: 100, platform: { os: "linux", architecture: "amd64" } })),
+        manifests: digests.map((d) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d, size, platform: { os: "linux", architecture: "amd64" } })),
       });
     const put = (body: string) => h.req("/v2/multi/manifests/list", { method: "PUT", body, headers: { "content-type": "application/vnd.docker.distribution.manifest.list.v2+json" } });
     expect(await errorCode(await put(index([sha256("absent")])))).toBe("MANIFEST_BLOB_UNKNOWN");
+    // Issue 13: a descriptor whose size is not the child's is refused.
+    expect(await errorCode(await put(index([child.digest], 100)))).toBe("MANIFEST_INVALID");
     expect((await put(index([child.digest]))).status).toBe(201);
     const got = await h.req("/v2/multi/manifests/list");
     expect(got.headers.get("content-type")).toBe("application/vnd.docker.distribution.manifest.list.v2+json");

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import type { Server } from "bun";
 import { ConfigSchema } from "../../src/config/index.ts";
 import { silentLogger } from "../../src/log/index.ts";
 import { createLocalBackend, type LocalBackend } from "../../src/opi/local/index.ts";
@@ -20,22 +19,23 @@ async function curl(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 /**
- * The router part over the real local backend, mounted in one Bun server the
- * way the appliance mounts it (front door first, then the API). In the full
- * appliance the Sink owns desired state (it would stop an LRP the CC does not
- * know), so this desires LRPs on the backend directly; the full push path is
- * covered by test/e2e.
+ * The router part over the real local backend, its edge in front of a small
+ * "API" server the way the appliance mounts it. In the full appliance the
+ * Sink owns desired state (it would stop an LRP the CC does not know), so
+ * this desires LRPs on the backend directly; the full push path is covered
+ * by test/e2e.
  */
-function serve(backend: () => LocalBackend): Server<unknown> {
-  const router = createRouterPart({ domain: "apps.localhost", targets: (h) => backend().routeTargets(h), knowsRoute: (h) => backend().knowsRoute(h), logger: silentLogger });
-  return Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch(req, srv) {
-      return router.frontDoor!(req, srv) ?? (new URL(req.url).pathname === "/healthz" ? Response.json({ status: "ok" }) : new Response("api", { status: 404 }));
+function serve(backend: () => LocalBackend): { port: number; stop(): Promise<void> } {
+  const api = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (new URL(req.url).pathname === "/healthz" ? Response.json({ status: "ok" }) : new Response("api", { status: 404 })) });
+  const router = createRouterPart({ domain: "apps.localhost", targets: (h) => backend().routeTargets(h), knowsRoute: (h) => backend().knowsRoute(h), routePaths: (h) => backend().routePaths(h), logger: silentLogger });
+  const edge = router.edge.listen({ hostname: "127.0.0.1", port: 0, inner: `127.0.0.1:${api.port}` });
+  return {
+    port: edge.port,
+    async stop() {
+      await edge.stop(true);
+      api.stop(true);
     },
-    websocket: router.websocket!,
-  });
+  };
 }
 
 describe("router over the local backend", () => {
@@ -94,7 +94,7 @@ describe("router over the local backend", () => {
       const r = await curl(["-H", "Host: hello.apps.localhost", "-w", "%{http_code}", "-o", "/dev/null", `http://127.0.0.1:${app.port}/`]);
       expect(r.out).toBe("200");
     } finally {
-      server.stop(true);
+      await server.stop();
       await backend.stop();
       store.close();
     }

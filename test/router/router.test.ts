@@ -1,102 +1,91 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { silentLogger } from "../../src/log/index.ts";
-import type { RouteTarget } from "../../src/opi/index.ts";
-import { createRouterPart } from "../../src/router/index.ts";
+import { rawConnection, startRouter, startUpstream, target, type RouterHarness } from "./harness.ts";
 
 /**
- * The router's front door in a real Bun server (as the appliance mounts it),
- * in front of real upstream servers on random ports.
+ * The router's edge on a real port in front of real upstream servers:
+ * round-robin, headers, streaming both ways, retries, error answers, the
+ * appliance's API behind it, WebSockets, pipelining.
  */
-describe("router front door", () => {
-  const upstreams: Server<unknown>[] = [];
-  const routes = new Map<string, RouteTarget[]>();
-  const known = new Set<string>();
-  let front: Server<unknown>;
-  let base: string;
-
-  function upstream(name: string): Server<unknown> {
-    const s = Bun.serve<{ name: string }>({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req, srv) {
-        if (srv.upgrade(req, { data: { name } })) return;
-        const url = new URL(req.url);
-        if (url.pathname === "/echo") return new Response(req.body, { headers: { "x-upstream": name } });
-        if (url.pathname === "/stream") {
-          const body = new ReadableStream({
-            async start(c) {
-              for (let i = 0; i < 3; i++) {
-                c.enqueue(new TextEncoder().encode(`part${i};`));
-                await Bun.sleep(2);
-              }
-              c.close();
-            },
-          });
-          return new Response(body, { headers: { "x-upstream": name } });
-        }
-        return Response.json({ name, path: url.pathname + url.search, headers: Object.fromEntries(req.headers) }, { headers: { "x-upstream": name } });
-      },
-      websocket: {
-        message(ws, m) {
-          ws.send(`${ws.data.name}:${m}`);
-        },
-      },
-    });
-    upstreams.push(s as unknown as Server<unknown>);
-    return s;
-  }
+describe("router edge", () => {
+  let r: RouterHarness;
+  let a: Server<unknown>;
+  let b: Server<unknown>;
+  let slow: Server<unknown>;
+  let release: () => void = () => {};
 
   beforeAll(() => {
-    const a = upstream("a");
-    const b = upstream("b");
-    routes.set("app.apps.localhost", [
-      { process_guid: "p", index: 0, address: `127.0.0.1:${a.port}` },
-      { process_guid: "p", index: 1, address: `127.0.0.1:${b.port}` },
-    ]);
-    // Port 1 refuses connections: the router must retry on the next instance.
-    routes.set("flaky.apps.localhost", [
-      { process_guid: "f", index: 0, address: "127.0.0.1:1" },
-      { process_guid: "f", index: 1, address: `127.0.0.1:${a.port}` },
-    ]);
-    routes.set("dead.apps.localhost", [{ process_guid: "d", index: 0, address: "127.0.0.1:1" }]);
-    routes.set("custom.example.com", [{ process_guid: "c", index: 0, address: `127.0.0.1:${b.port}` }]);
-    for (const h of [...routes.keys(), "down.apps.localhost"]) known.add(h);
-    const part = createRouterPart({ domain: "apps.localhost", targets: (h) => routes.get(h) ?? [], knowsRoute: (h) => known.has(h), logger: silentLogger });
-    front = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req, srv) {
-        return part.frontDoor!(req, srv) ?? new Response("api", { headers: { "x-api": "1" } });
-      },
-      websocket: part.websocket!,
+    a = startUpstream("a");
+    b = startUpstream("b");
+    // Holds a streamed response open until the test releases it.
+    slow = startUpstream("slow", (req) => {
+      if (new URL(req.url).pathname !== "/held") return undefined;
+      const enc = new TextEncoder();
+      const body = new ReadableStream({
+        async start(c) {
+          c.enqueue(enc.encode("first;"));
+          await new Promise<void>((res) => (release = res));
+          c.enqueue(enc.encode("second;"));
+          c.close();
+        },
+      });
+      return new Response(body);
     });
-    base = `http://127.0.0.1:${front.port}`;
+    r = startRouter();
+    r.routes.set("app.apps.localhost", [target(a, { index: 0 }), target(b, { index: 1 })]);
+    // Port 1 refuses connections: the router must retry on the next instance.
+    r.routes.set("flaky.apps.localhost", [target(1, { index: 0 }), target(a, { index: 1 })]);
+    r.routes.set("dead.apps.localhost", [target(1)]);
+    r.routes.set("custom.example.com", [target(b)]);
+    r.routes.set("slow.apps.localhost", [target(slow)]);
+    r.known.add("down.apps.localhost");
   });
-  afterAll(() => {
-    front.stop(true);
-    for (const s of upstreams) s.stop(true);
+  afterAll(async () => {
+    await r.close();
+    for (const s of [a, b, slow]) s.stop(true);
   });
-
-  const get = (host: string, path = "/", init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), host } });
 
   test("round-robin across instances, host matched case-insensitively and without port", async () => {
     const seen: string[] = [];
-    for (let i = 0; i < 4; i++) seen.push((await get(i % 2 ? "APP.apps.localhost:7080" : "app.apps.localhost")).headers.get("x-upstream")!);
+    for (let i = 0; i < 4; i++) seen.push((await r.get(i % 2 ? "APP.apps.localhost:7080" : "app.apps.localhost")).headers.get("x-upstream")!);
     expect(seen.sort()).toEqual(["a", "a", "b", "b"]);
   });
 
-  test("keeps the path and query, Host and X-Forwarded-*, adds X-Vcap-Request-Id", async () => {
-    const res = await get("app.apps.localhost:7080", "/some/path?q=1&r=2", { headers: { "x-forwarded-for": "10.0.0.9", connection: "keep-alive, x-drop", "x-drop": "1" } });
-    const body = (await res.json()) as { path: string; headers: Record<string, string> };
-    expect(body.path).toBe("/some/path?q=1&r=2");
-    expect(body.headers.host).toBe("app.apps.localhost:7080");
-    expect(body.headers["x-forwarded-for"]).toBe("10.0.0.9, 127.0.0.1");
-    expect(body.headers["x-forwarded-proto"]).toBe("http");
-    expect(body.headers["x-forwarded-host"]).toBe("app.apps.localhost:7080");
-    expect(body.headers["x-vcap-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(body.headers["x-drop"]).toBeUndefined();
-    expect(res.headers.get("x-vcap-request-id")).toBe(body.headers["x-vcap-request-id"]!);
+  test("path, query and Host unchanged; gorouter's headers set; hop-by-hop and forged instance headers dropped", async () => {
+    const res = await r.get("app.apps.localhost:7080", "/some/Path?q=1&r=2", {
+      headers: { "x-forwarded-for": "10.0.0.9", "x-forwarded-proto": "https", connection: "keep-alive, x-drop", "x-drop": "1", "x-cf-instanceid": "forged", "x-vcap-request-id": "forged", "x-request-start": "1" },
+    });
+    const body = (await res.json()) as { name: string; path: string; headers: Record<string, string> };
+    expect(body.path).toBe("/some/Path?q=1&r=2");
+    const h = body.headers;
+    expect(h.host).toBe("app.apps.localhost:7080");
+    // 127.0.0.1 is not a trusted proxy here: its X-Forwarded-* are replaced by what the router saw.
+    expect(h["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(h["x-forwarded-proto"]).toBe("http");
+    expect(h["x-forwarded-host"]).toBe("app.apps.localhost:7080");
+    expect(h["x-vcap-request-id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(res.headers.get("x-vcap-request-id")).toBe(h["x-vcap-request-id"]!);
+    expect(Number(h["x-request-start"])).toBeGreaterThan(Date.now() - 60_000);
+    const instance = r.routes.get("app.apps.localhost")!.find((t) => t.address.endsWith(`:${body.name === "a" ? a.port : b.port}`))!;
+    expect(h["x-cf-instanceid"]).toBe(instance.instance_guid);
+    expect(h["x-cf-instanceindex"]).toBe(String(instance.index));
+    expect(h["x-cf-applicationid"]).toBe("app-guid");
+    expect(h["x-drop"]).toBeUndefined();
+  });
+
+  test("X-Forwarded-* from a trusted proxy are kept and extended", async () => {
+    const t = startRouter({ trustedProxies: ["127.0.0.0/8"] });
+    try {
+      t.routes.set("app.apps.localhost", [target(a)]);
+      const res = await t.get("app.apps.localhost", "/", { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "app.example.org", "x-request-start": "1700000000000" } });
+      const h = ((await res.json()) as { headers: Record<string, string> }).headers;
+      expect(h["x-request-start"]).toBe("1700000000000");
+      expect(h["x-forwarded-for"]).toBe("203.0.113.7, 127.0.0.1");
+      expect(h["x-forwarded-proto"]).toBe("https");
+      expect(h["x-forwarded-host"]).toBe("app.example.org");
+    } finally {
+      await t.close();
+    }
   });
 
   test("streams a large request body up and a chunked response down", async () => {
@@ -107,44 +96,64 @@ describe("router front door", () => {
         c.close();
       },
     });
-    const res = await fetch(`${base}/echo`, { method: "POST", body: stream, headers: { host: "app.apps.localhost" }, duplex: "half" } as RequestInit);
+    const res = await fetch(`${r.base}/echo`, { method: "POST", body: stream, headers: { host: "app.apps.localhost" }, duplex: "half" } as RequestInit);
     const back = new Uint8Array(await res.arrayBuffer());
     expect(back.length).toBe(big.length);
     expect(Bun.hash(back)).toBe(Bun.hash(big));
-    expect(await (await get("app.apps.localhost", "/stream")).text()).toBe("part0;part1;part2;");
+  });
+
+  test("a streamed response is streamed: the first chunk arrives while the instance still holds the response open", async () => {
+    const res = await r.get("slow.apps.localhost", "/held");
+    expect(res.headers.get("transfer-encoding")).toBe("chunked");
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe("first;");
+    release();
+    let rest = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(rest).toBe("second;");
   });
 
   test("retries another instance when a connection is refused (with a body too)", async () => {
     for (let i = 0; i < 3; i++) {
-      const res = await get("flaky.apps.localhost", "/echo", { method: "POST", body: "hello" });
+      const res = await r.get("flaky.apps.localhost", "/echo", { method: "POST", body: "hello" });
       expect(res.status).toBe(200);
       expect(await res.text()).toBe("hello");
     }
   });
 
-  test("404 for an unknown route, 503 when no instance is up, 502 when none answers", async () => {
-    const r404 = await get("nope.apps.localhost");
+  test("404 for an unknown route, 503 when no instance is up, 502 when none answers, as gorouter words them", async () => {
+    const r404 = await r.get("nope.apps.localhost");
     expect(r404.status).toBe(404);
     expect(await r404.text()).toBe("404 Not Found: Requested route ('nope.apps.localhost') does not exist.\n");
     expect(r404.headers.get("x-cf-routererror")).toBe("unknown_route");
-    const r503 = await get("down.apps.localhost");
+    const r503 = await r.get("down.apps.localhost");
     expect(r503.status).toBe(503);
-    expect(await r503.text()).toContain("has no available endpoints");
-    const r502 = await get("dead.apps.localhost");
+    expect(await r503.text()).toBe("503 Service Unavailable: Requested route ('down.apps.localhost') has no available endpoints.\n");
+    expect(r503.headers.get("x-cf-routererror")).toBe("no_endpoints");
+    const r502 = await r.get("dead.apps.localhost");
     expect(r502.status).toBe(502);
+    expect(await r502.text()).toBe("502 Bad Gateway: Registered endpoint failed to handle the request.\n");
+    expect(r502.headers.get("x-cf-routererror")).toBe("endpoint_failure");
   });
 
-  test("hosts outside the route domain fall through to the API unless an app routes them", async () => {
-    expect((await get("127.0.0.1")).headers.get("x-api")).toBe("1");
-    expect((await get("localhost:7080")).headers.get("x-api")).toBe("1");
-    expect((await get("apps.localhost")).headers.get("x-api")).toBe("1");
-    expect((await get("custom.example.com")).headers.get("x-upstream")).toBe("b");
+  test("hosts outside the route domain go on to the appliance's API unless an app routes them", async () => {
+    for (const host of ["127.0.0.1", "localhost:7080", "apps.localhost"]) {
+      const res = await r.get(host, "/v3/info");
+      expect(res.headers.get("x-api")).toBe("1");
+      expect(await res.text()).toBe("api /v3/info");
+    }
+    expect((await r.get("custom.example.com")).headers.get("x-upstream")).toBe("b");
   });
 
-  test("WebSocket upgrades are bridged to an instance", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${front.port}/socket`, { headers: { host: "custom.example.com" } } as unknown as string[]);
+  test("WebSocket upgrades are tunnelled to an instance", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${r.port}/socket`, { headers: { host: "custom.example.com" } } as unknown as string[]);
     const got: string[] = [];
-    const done = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       ws.onopen = () => {
         ws.send("one");
         ws.send("two");
@@ -155,8 +164,35 @@ describe("router front door", () => {
       };
       ws.onerror = () => reject(new Error("websocket error"));
     });
-    await done;
     expect(got).toEqual(["b:one", "b:two"]);
     ws.close();
+  });
+
+  test("pipelined requests on one connection are answered in order", async () => {
+    const c = await rawConnection(r.port);
+    const reqs = ["/p1", "/p2", "/p3"].map((p) => `GET ${p} HTTP/1.1\r\nHost: custom.example.com\r\n\r\n`).join("");
+    c.send(reqs);
+    const text = await c.read((t) => (t.match(/HTTP\/1\.1 200/g) ?? []).length === 3 && t.includes("/p3"));
+    const order = [...text.matchAll(/"path":"(\/p\d)"/g)].map((m) => m[1]);
+    expect(order).toEqual(["/p1", "/p2", "/p3"]);
+    c.close();
+  });
+
+  test("a client that half-closes after its request still gets the answer, then the connection closes", async () => {
+    const c = await rawConnection(r.port);
+    c.send("GET /half HTTP/1.1\r\nHost: custom.example.com\r\n\r\n");
+    c.halfClose();
+    await c.closed;
+    const text = await c.read(() => true);
+    expect(text.startsWith("HTTP/1.1 200 OK")).toBe(true);
+    expect(text).toContain('"path":"/half"');
+  });
+
+  test("malformed requests get 400 and the connection closes", async () => {
+    const c = await rawConnection(r.port);
+    c.send("GET / HTTP/1.1\r\nHost: app.apps.localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const text = await c.read((t) => t.includes("\r\n\r\n"));
+    expect(text.startsWith("HTTP/1.1 400")).toBe(true);
+    await c.closed;
   });
 });

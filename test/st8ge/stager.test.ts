@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { waitFor } from "../support/poll.ts";
 import { loadConfig } from "../../src/config/index.ts";
 import type { LogLine } from "../../src/model/index.ts";
 import { createStaging, installBuiltinBuildpacks, NO_BUILDPACK_DETECTED, type Staging } from "../../src/st8ge/index.ts";
@@ -91,6 +92,14 @@ describe("Stager with the built-in buildpacks", () => {
     expect(named.process_types).toEqual({ web: "./serve" });
   });
 
+  test("binary with no Procfile stages without an ERR line (issue 13)", async () => {
+    const app = writeTree(fresh(), { serve: "#!/bin/sh\nexec sleep 1\n" });
+    const lines: string[] = [];
+    const r = await staging.stager.stage({ staging_guid: "stg-bin-noproc", app_guid: "app-bin", buildpacks: [{ name: "binary_buildpack", skip_detect: true }], start_command: "./serve" }, { dir: app }, { subscribers: [(l) => lines.push(`${l.stream} ${l.message}`)] }).result;
+    expect(r.buildpack_name).toBe("binary");
+    expect(lines.filter((l) => /cannot open|No such file/.test(l))).toEqual([]);
+  });
+
   test("multi-buildpack: an admin supply buildpack, then the built-in nodejs as final", async () => {
     const supplier = shellBuildpack(fresh(), { supply: 'mkdir -p "$3/$4"; echo "export SUPPLIED=yes" > "$3/$4/env.sh"; echo "-----> tools supplied at $4"' });
     await staging.buildpacks.add({ name: "tools" }, zipWithTool(supplier, fresh() + ".zip"));
@@ -136,7 +145,8 @@ describe("Stager with the built-in buildpacks", () => {
     expect(err.code).toBe("NoAppDetectedError");
     expect(err.message).toBe(NO_BUILDPACK_DETECTED);
     expect(seen.at(-1)).toMatchObject({ stream: "ERR", message: `Staging failed: ${NO_BUILDPACK_DETECTED}`, source_type: "STG" });
-    expect(listTree(join(store.dataDir, "staging", "work"))).toEqual([]);
+    // The working dir goes in the background, once the result is out.
+    await waitFor(() => listTree(join(store.dataDir, "staging", "work")).length === 0, { what: "the working dir to be removed" });
     expect(readdirSync(store.blobs.tmpDir)).toEqual([]);
     expect(existsSync(join(store.dataDir, "staging", "cache", "app-fail"))).toBe(false);
   });

@@ -6,11 +6,12 @@ import { readClientConfig, writeClientConfig } from "../client/client-config.ts"
 export const loginCommand: Command = {
   name: "login",
   summary: "log in to an eirini (or Cloud Foundry) API and remember the target",
-  usage: "[--api URL] [-u USER] [-p PASSWORD] [-o ORG] [-s SPACE]",
+  usage: "[--api URL] [-u USER] [-o ORG] [-s SPACE]   (password: prompt, stdin, EIRINI_PASSWORD or -p)",
   help: [
     "  --api URL       API endpoint (default: the last target, or http://127.0.0.1:7080)",
     "  -u USER         user name (default admin)",
-    "  -p PASSWORD     password (or EIRINI_PASSWORD)",
+    "  -p PASSWORD     password; best left out: it shows in the process list. Without it the",
+    "                  password is asked for (echo off), read from stdin, or taken from EIRINI_PASSWORD",
     "  -o ORG, -s SPACE  org and space to target (default eirini / dev)",
   ],
   options: {
@@ -24,8 +25,9 @@ export const loginCommand: Command = {
   async run(ctx) {
     const prev = readClientConfig(ctx.io.env);
     const api = ((ctx.values.api as string | undefined) ?? prev.api).replace(/\/+$/, "");
-    const password = (ctx.values.password as string | undefined) ?? ctx.io.env.EIRINI_PASSWORD;
-    if (!password) throw new CliError("no password: pass -p PASSWORD or set EIRINI_PASSWORD");
+    let password = (ctx.values.password as string | undefined) ?? ctx.io.env.EIRINI_PASSWORD;
+    if (!password && ctx.io.readSecret) password = await ctx.io.readSecret("Password: ");
+    if (!password) throw new CliError("no password: type it at the prompt, pipe it on stdin, or set EIRINI_PASSWORD");
     const root = await fetch(`${api}/`).then(
       (r) => r.json() as Promise<{ links?: { uaa?: { href: string } | null; login?: { href: string } | null } }>,
       (err: unknown) => {

@@ -26,6 +26,18 @@ export const inClusterCommand: Command = {
       host: ctx.values.host === undefined && base.host === "127.0.0.1" ? "0.0.0.0" : base.host,
       kube: { ...base.kube, inCluster: true, routeVia: base.kube.routeVia === "auto" ? "pod-ip" : base.kube.routeVia },
     });
-    return serveAppliance(config, ctx.io, (a) => `eirini listening on ${a.url} (in-cluster, apps in namespace ${config.kube.namespace})`);
+    const keep = {
+      async store(password: string) {
+        const { createKubeClient } = await import("../../opi/kube/index.ts");
+        const { storeAdminSecret } = await import("../../opi/kube/admin-secret.ts");
+        const k = config.kube;
+        return storeAdminSecret(await createKubeClient({ kubeconfig: k.kubeconfig, context: k.context, inCluster: k.inCluster, namespace: k.namespace, timeoutMs: k.requestTimeoutMs }), password);
+      },
+      howToRead: (where: string) => {
+        const [ns, name] = where.split("/");
+        return `kubectl -n ${ns} get secret ${name} -o jsonpath='{.data.password}' | base64 -d`;
+      },
+    };
+    return serveAppliance(config, ctx.io, (a) => `eirini listening on ${a.url} (in-cluster, apps in namespace ${config.kube.namespace})`, keep);
   },
 };

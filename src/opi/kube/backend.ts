@@ -13,6 +13,7 @@ import {
   type TaskStatus,
 } from "../../model/index.ts";
 import { OpiInvalidError, OpiNotFoundError, type OpiBackend, type RouteTarget } from "../backend.ts";
+import { routeKey } from "../route-key.ts";
 import type { KubeClient, Obj } from "./client.ts";
 import { EnvError } from "./env.ts";
 import { KubeApiError, KubeUnavailableError } from "./errors.ts";
@@ -141,7 +142,7 @@ export class KubeBackend implements OpiBackend {
         if (this.stopping.has(pg)) return null;
         const rec = this.stsFor(pg);
         const d = rec ? this.current(pg) : null;
-        return rec && d ? { stsName: rec.name, instances: d.instances } : null;
+        return rec && d ? { stsName: rec.name, instances: d.instances, appGuid: d.template.app_guid, routes: Object.values(d.routes).flat() } : null;
       },
     });
     this.runner = new KeyedRunner({
@@ -193,11 +194,12 @@ export class KubeBackend implements OpiBackend {
     const indexService = (byPg: Map<string, Set<string>>, byHost: Map<string, Set<string>> | undefined) => (type: string, rec: ServiceRecord, old: ServiceRecord | undefined) => {
       if (old) {
         removeFrom(byPg, old.processGuid, old.name);
-        if (byHost) removeFrom(byHost, old.host, old.name);
+        if (byHost) removeFrom(byHost, routeKey(old.host).host, old.name);
       }
       if (type !== "deleted") {
         addTo(byPg, rec.processGuid, rec.name);
-        if (byHost) addTo(byHost, rec.host, rec.name);
+        // A route with a path ("host/path") is indexed under its host; routeTargets carries the path.
+        if (byHost) addTo(byHost, routeKey(rec.host).host, rec.name);
       }
       this.nudge(rec.processGuid);
     };
@@ -493,9 +495,14 @@ export class KubeBackend implements OpiBackend {
     return this.routes.knows(host);
   }
 
-  /** The route Service serving `host` (for the API server's service proxy). */
-  serviceForHost(host: string): { name: string; port: number } | undefined {
-    return this.routes.service(host);
+  /** Every path routed on `host` by a live process, running or not. */
+  routePaths(host: string): string[] {
+    return this.routes.paths(host);
+  }
+
+  /** The route Service serving `host` and `path` (for the API server's service proxy). */
+  serviceForHost(host: string, path = "/"): { name: string; port: number } | undefined {
+    return this.routes.service(host, path);
   }
 
   /** Processes waiting for a retry after a failed convergence. */

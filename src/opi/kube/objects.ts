@@ -5,6 +5,7 @@ import { ANNOTATION, APP_CONTAINER, LABEL, MANAGED_BY, SOURCE } from "./keys.ts"
 import { labelValue, routeServiceName, sanitize, statefulSetName, taskJobName } from "./names.ts";
 import { schedulingFor } from "./scheduling.ts";
 import { APP_INIT, DOCKER_INIT, TASK_INIT } from "./shell-init.ts";
+import { routeKey } from "../route-key.ts";
 
 /**
  * Pure builders: desired LRP / task -> the Kubernetes objects that run it
@@ -247,7 +248,8 @@ export function buildRouteIngress(o: BuildOptions, lrp: LRP, route: RouteRef, ow
     },
     spec: {
       ...(o.ingressClass ? { ingressClassName: o.ingressClass } : {}),
-      rules: [{ host: route.hostname, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name, port: { number: route.port } } } }] } }],
+      // A route with a path ("host/path") is a Prefix path on its host.
+      rules: [{ host: routeKey(route.hostname).host, http: { paths: [{ path: routeKey(route.hostname).path || "/", pathType: "Prefix", backend: { service: { name, port: { number: route.port } } } }] } }],
     },
   };
 }

@@ -106,8 +106,10 @@ export async function createKubeBackendPart(
     name: "opi-kube",
     backend,
     routes: transfers.routes(),
+    // Results and droplets stream to disk; receiveBody enforces each staging's own disk limit as they arrive.
+    bodyLimits: [{ method: "PUT", path: /^\/kube-staging\/[^/]+\/(result|droplet)$/, maxBytes: 64 * 1024 ** 3 }],
     async start() {
-      if (viaProxy) proxy = startServiceProxy({ server: client.server, namespace: k.namespace, serviceForHost: (h) => backend.serviceForHost(h), fetch: (u, i) => client.fetch(u, i), logger: log });
+      if (viaProxy) proxy = startServiceProxy({ server: client.server, namespace: k.namespace, serviceForHost: (h, p) => backend.serviceForHost(h, p), fetch: (u, i) => client.fetch(u, i), logger: log });
       await backend.start();
       void keepPullSecret();
       // Stagings do not survive a restart: Jobs a previous run left are removed (their TTL is the backstop).

@@ -12,7 +12,7 @@ import { normalizeHost } from "../../model/index.ts";
 export interface ServiceProxyDeps {
   server: string;
   namespace: string;
-  serviceForHost(host: string): { name: string; port: number } | undefined;
+  serviceForHost(host: string, path?: string): { name: string; port: number } | undefined;
   /** fetch with the kubeconfig's credentials and TLS settings. */
   fetch(url: string, init: { method: string; headers: Record<string, string>; body?: ArrayBuffer }): Promise<{ status: number; headers: Iterable<[string, string]> | { forEach(fn: (v: string, k: string) => void): void }; arrayBuffer(): Promise<ArrayBuffer> }>;
   logger: Logger;
@@ -27,9 +27,9 @@ export function startServiceProxy(d: ServiceProxyDeps): { port: number; stop(): 
     idleTimeout: 120,
     async fetch(req) {
       const host = normalizeHost(req.headers.get("x-forwarded-host") ?? req.headers.get("host") ?? "");
-      const svc = d.serviceForHost(host);
-      if (!svc) return new Response(`no route for ${host}\n`, { status: 404 });
       const u = new URL(req.url);
+      const svc = d.serviceForHost(host, u.pathname);
+      if (!svc) return new Response(`no route for ${host}\n`, { status: 404 });
       const target = `${d.server}/api/v1/namespaces/${encodeURIComponent(d.namespace)}/services/${encodeURIComponent(svc.name)}:${svc.port}/proxy${u.pathname}${u.search}`;
       const headers: Record<string, string> = {};
       req.headers.forEach((v, k) => {

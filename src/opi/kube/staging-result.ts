@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { lifecycleError as sharedLifecycleError, readLifecycleOutputs, StagingError, type StagingJob } from "../../st8ge/index.ts";
+import { lifecycleError as sharedLifecycleError, readInsideTree, readLifecycleOutputs, StagingError, type StagingJob } from "../../st8ge/index.ts";
 
 /** What the lifecycle decided, read from the result a staging pod uploaded. */
 export interface LifecycleResult {
@@ -12,9 +10,10 @@ export interface LifecycleResult {
   stagingInfo: string;
 }
 
-function read(path: string): string | null {
+/** A file of the pod's unpacked result, never through a link (the pod chose every byte of that tree). */
+function read(dir: string, rel: string): string | null {
   try {
-    return readFileSync(path, "utf8");
+    return readInsideTree(dir, rel);
   } catch {
     return null;
   }
@@ -31,13 +30,11 @@ export function lifecycleError(status: string, job: Pick<StagingJob, "buildpacks
  * process types: the release's, overridden by the Procfile).
  */
 export function readLifecycleResult(dir: string, job: Pick<StagingJob, "buildpacks" | "detect" | "startCommand">): LifecycleResult | StagingError {
-  const out = join(dir, "out");
-  const exit = read(join(out, "exit"))?.trim() ?? "";
-  if (exit !== "0") return lifecycleError(read(join(out, "status")) ?? "", job, exit);
+  const exit = read(dir, "out/exit")?.trim() ?? "";
+  if (exit !== "0") return lifecycleError(read(dir, "out/status") ?? "", job, exit);
   // Diego's rules (launch.yml, release, Procfile as YAML, config.yml metadata) are st8ge's, shared with the local executor.
-  const procfile = join(dir, "droplet", "app", "Procfile");
   try {
-    const r = readLifecycleOutputs(out, existsSync(procfile) ? readFileSync(procfile, "utf8") : null, job);
+    const r = readLifecycleOutputs((rel) => read(dir, `out/${rel}`), read(dir, "droplet/app/Procfile"), job);
     return { detectedBuildpack: r.detectedBuildpack, buildpackName: r.buildpackName, startCommand: r.startCommand, processTypes: r.processTypes, stagingInfo: r.stagingInfo };
   } catch (err) {
     if (err instanceof StagingError) return err;

@@ -12,15 +12,17 @@ export function onInstanceExit(rt: Runtime, d: Desired, slot: Slot, gen: number,
   const handle = slot.handle;
   slot.handle = undefined;
   if (handle) void releaseProcess(rt, handle.record.guid);
-  const status = exit.outOfMemory ? 137 : (exitStatus(exit) ?? -1);
+  const status = exit.outOfMemory || exit.outOfDisk ? 137 : (exitStatus(exit) ?? -1);
   const kind = `APP/PROC/${d.lrp.process_type.toUpperCase()}`;
   const description = exit.outOfMemory
     ? `${kind}: Exited with status 137 (out of memory)`
-    : exit.code === null && !exit.signal
+    : exit.outOfDisk
+      ? `${kind}: Exited with status 137 (disk quota exceeded)`
+      : exit.code === null && !exit.signal
       ? `${kind}: Exited (status unknown: the process ended while the appliance was down)`
       : `${kind}: Exited with status ${status}`;
-  const reason = exit.outOfMemory ? "out of memory" : (slot.killReason ?? description);
-  cellLog(rt, d, slot, `Exit status ${status}${exit.outOfMemory ? " (out of memory)" : ""}`);
+  const reason = exit.outOfMemory ? "out of memory" : exit.outOfDisk ? "disk quota exceeded" : (slot.killReason ?? description);
+  cellLog(rt, d, slot, `Exit status ${status}${exit.outOfMemory ? " (out of memory)" : exit.outOfDisk ? " (disk quota exceeded)" : ""}`);
   cellLog(rt, d, slot, `Cell ${slot.cell} destroying container for instance ${slot.instanceGuid}`);
   recordCrash(rt, d, slot, status, reason, description);
 }

@@ -53,7 +53,7 @@ export async function removeDesired(rt: Runtime, d: Desired): Promise<void> {
 /** Grows or shrinks the slots; shrinking stops the highest indexes first. */
 export function resizeSlots(rt: Runtime, d: Desired, n: number): Promise<void>[] {
   rt.routes.invalidate();
-  while (d.slots.length < n) d.slots.push(newSlot(d.lrp, d.slots.length, rt.clock.now()));
+  while (d.slots.length < n) d.slots.push(newSlot(d.lrp, d.slots.length, rt.clock.now(), rt.executor.runsImages === true));
   const removed = d.slots.splice(n).reverse();
   return removed.map((s) => stopSlot(rt, s, d));
 }

@@ -1,11 +1,8 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { mkdir, open, rm, symlink } from "node:fs/promises";
-import { dirname, isAbsolute, join, normalize, resolve, sep } from "node:path";
-import { createReadStream } from "node:fs";
-import { createGunzip } from "node:zlib";
-import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { readInsideTree, unpackSource } from "../../st8ge/index.ts";
 import { StartError } from "./executor.ts";
 
 /**
@@ -68,7 +65,7 @@ export class DropletCache {
   /** `start_command` from the droplet's staging_info.yml, or "" when absent. */
   startCommand(dropletDir: string): string {
     try {
-      const info = parseYaml(readFileSync(join(dropletDir, "staging_info.yml"), "utf8")) as { start_command?: unknown } | null;
+      const info = parseYaml(readInsideTree(dropletDir, "staging_info.yml") ?? "") as { start_command?: unknown } | null;
       return typeof info?.start_command === "string" ? info.start_command : "";
     } catch {
       return "";
@@ -115,48 +112,9 @@ function makeReadOnly(dir: string): void {
   }
 }
 
-/** Safe path inside `root` for a tar entry name, or an error for traversal/absolute names. */
-function inside(root: string, name: string): string {
-  const clean = name.replace(/^\.\//, "");
-  if (isAbsolute(clean) || clean.split("/").includes("..")) throw new Error(`unsafe path in droplet: ${name}`);
-  const full = resolve(root, normalize(clean));
-  if (full !== root && !full.startsWith(root + sep)) throw new Error(`unsafe path in droplet: ${name}`);
-  return full;
-}
-
+/** Droplets unpack through st8ge's safe tree: names cleaned, links resolved as the OS will and kept inside. */
 async function extractTgz(file: string, root: string): Promise<void> {
-  const extract = tar.extract();
-  extract.on("entry", (header, stream, next) => {
-    const done = (err?: unknown) => (err ? next(err as Error) : next());
-    (async () => {
-      const target = inside(root, header.name);
-      if (header.type === "directory") {
-        mkdirSync(target, { recursive: true });
-        stream.resume();
-        await new Promise<void>((r) => stream.on("end", () => r()));
-        return;
-      }
-      mkdirSync(dirname(target), { recursive: true });
-      if (header.type === "symlink") {
-        const link = header.linkname ?? "";
-        const dest = resolve(dirname(target), link);
-        if (isAbsolute(link) || !(dest === root || dest.startsWith(root + sep))) throw new Error(`symlink out of the droplet: ${header.name} -> ${link}`);
-        symlinkSync(link, target);
-        stream.resume();
-        await new Promise<void>((r) => stream.on("end", () => r()));
-        return;
-      }
-      if (header.type !== "file" && header.type !== "contiguous-file") {
-        stream.resume();
-        await new Promise<void>((r) => stream.on("end", () => r()));
-        return;
-      }
-      const fh = await open(target, "w", (header.mode ?? 0o644) & 0o755);
-      for await (const chunk of stream) await fh.write(chunk as Uint8Array);
-      await fh.close();
-    })().then(() => done(), done);
-  });
-  await pipeline(createReadStream(file), createGunzip(), extract);
+  await unpackSource({ tar: file }, root, { maxBytes: 16 * 1024 ** 3, maxEntries: 1_000_000 });
 }
 
 /** Removes a run directory even when parts of it were made read-only. */

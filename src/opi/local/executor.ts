@@ -1,12 +1,13 @@
 import type { HealthCheckType, InstanceUsage } from "../../model/index.ts";
 
 /**
- * The executor is the local backend's "container runtime": it lays out an
- * instance's directory, starts its process group, watches memory, captures
- * logs, probes health and stops it. Two implementations: the real one
- * (`process-executor.ts`, spawned `/bin/sh -c` processes) and an in-memory
- * fake (`fake-executor.ts`) where instances "run" instantly, for tests and
- * for benchmarks with thousands of processes.
+ * The executor is the local backend's container runtime: it lays out an
+ * instance's files, starts it, enforces its limits, captures logs, probes
+ * health and stops it. Three implementations: `container-executor.ts`
+ * (runc containers, the default where possible), `process-executor.ts`
+ * (plain `/bin/sh -c` process groups, for tests or when containers are
+ * impossible) and an in-memory fake (`fake-executor.ts`) where instances
+ * "run" instantly, for tests and for benchmarks with thousands of processes.
  */
 export interface RunSpec {
   kind: "instance" | "task";
@@ -16,9 +17,18 @@ export interface RunSpec {
   dropletHash?: string;
   /** Command to run; empty means the droplet's staging_info.yml start_command. */
   command: string;
+  /**
+   * A docker-lifecycle run: the OCI image to run instead of stack + droplet,
+   * with its ENTRYPOINT/CMD unless `command` (argv) is given, as its own
+   * user, `PORT` = its first EXPOSEd port. Only executors with
+   * `runsImages` accept it.
+   */
+  image?: { ref: string; command: string[]; username?: string; password?: string };
   /** CF environment (without the paths the executor owns: HOME, TMPDIR, DEPS_DIR). */
   env: Record<string, string>;
   memoryMb: number;
+  /** Disk limit of the run's writable files (enforced by the container executor; placement-only otherwise). */
+  diskMb?: number;
   /** Log tags: source_id (app guid), source_type (APP/PROC/WEB, APP/TASK/<name>), instance_id. */
   log: { sourceId: string; sourceType: string; instanceId: string };
 }
@@ -32,15 +42,28 @@ export interface ProcessRecord {
   /** Kernel start time of the leader (/proc/<pid>/stat field 22): guards against pid reuse. */
   startTicks: string;
   log: RunSpec["log"];
+  /**
+   * Where the run's ports are reachable from the appliance: 127.0.0.1 for
+   * plain processes, the container's IP on the bridge for containers. Not
+   * persisted in SQLite: an executor that needs it fills it in on `adopt`.
+   */
+  host?: string;
+  /** The port the app really listens on when it is not the one asked for (a docker image's EXPOSE). */
+  appPort?: number;
 }
 
 export interface ExitStatus {
   /** Exit code, or null when unknown (killed by a signal, or an adopted process). */
   code: number | null;
   signal: string | null;
-  /** Set when the executor killed it for using more memory than allowed. */
+  /** Set when it was killed for using more memory than allowed (the kernel's OOM killer or the executor). */
   outOfMemory: boolean;
+  /** Set when the executor killed it for writing more than its disk limit. */
+  outOfDisk?: boolean;
 }
+
+/** What a run uses, as CF's process stats report it: the model's InstanceUsage. */
+export type RunUsage = InstanceUsage;
 
 export interface ProcessHandle {
   readonly record: ProcessRecord;
@@ -66,8 +89,18 @@ export class StartError extends Error {
 }
 
 export interface Executor {
-  /** Reserves a free TCP port on 127.0.0.1 for an instance. */
-  freePort(): Promise<number>;
+  /** How runs are isolated: "container" (runc), "process" (process groups) or "fake" (in memory). */
+  readonly isolation?: "container" | "process" | "fake";
+  /** True when it can run docker images (RunSpec.image). */
+  readonly runsImages?: boolean;
+  /** How it was chosen, logged once when the backend starts (the loud "isolation is off" warning lives here). */
+  readonly startupNotice?: { level: "info" | "warn"; message: string; fields?: Record<string, unknown> };
+  /**
+   * The port an instance's `containerPort` is reached at: a free TCP port on
+   * 127.0.0.1 for plain processes, the container port itself for containers
+   * (each has its own network namespace and IP).
+   */
+  freePort(containerPort?: number): Promise<number>;
   /** Lays out the run and starts its process group; throws StartError when it cannot. */
   start(spec: RunSpec): Promise<ProcessHandle>;
   /** SIGTERM to the group, `graceMs`, then SIGKILL; resolves when the group is gone. */
@@ -78,7 +111,7 @@ export interface Executor {
    * `exited` resolves at once when the process is gone (or its pid now belongs
    * to another process, which is then left alone).
    */
-  adopt(record: ProcessRecord, memoryMb: number): ProcessHandle;
+  adopt(record: ProcessRecord, memoryMb: number, diskMb?: number): ProcessHandle;
   /** Kills every process group this executor started that is not in `keep` (orphans). */
   sweep(keep: ReadonlySet<number>): Promise<number>;
   /** Removes the run's directory once it is over. */
@@ -87,4 +120,6 @@ export interface Executor {
   usage?(handle: ProcessHandle): InstanceUsage | null;
   /** Stops background work (memory watch, log tailing) without touching processes. */
   close(): void;
+  /** After a clean stop of every run: releases shared resources (the container bridge). */
+  shutdown?(): Promise<void>;
 }

@@ -36,6 +36,7 @@ export interface FakeBehaviour {
  * it with `behaviour(command)`, `crash`, `exitTask` and `oom`.
  */
 export class FakeExecutor implements Executor {
+  readonly isolation = "fake" as const;
   private nextPid = 100_000;
   private nextPort = 20_000;
   private readonly runs = new Map<string, FakeRun>();

@@ -5,7 +5,7 @@ import { StartError, type ProcessHandle } from "./executor.ts";
 import { probeUntilHealthy } from "./health-checks.ts";
 import type { Runtime } from "./runtime.ts";
 import type { ProcessRow } from "./state.ts";
-import { setSlotState, type Desired, type Slot } from "./slot.ts";
+import { primaryPort, setSlotState, type Desired, type Slot } from "./slot.ts";
 
 /** Starts a process for a slot just placed on a cell; it is CLAIMED until its health check passes. */
 export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
@@ -18,16 +18,19 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
   const lrp = d.lrp;
   const run = async () => {
     const ports = new Map<number, number>();
-    for (const p of lrp.ports) ports.set(p, await rt.executor.freePort());
+    for (const p of lrp.ports) ports.set(p, await rt.executor.freePort(p));
     slot.ports = ports;
     const life = "buildpack_lifecycle" in lrp.lifecycle ? lrp.lifecycle.buildpack_lifecycle : undefined;
+    const docker = "docker_lifecycle" in lrp.lifecycle ? lrp.lifecycle.docker_lifecycle : undefined;
     const handle = await rt.executor.start({
       kind: "instance",
       guid: slot.instanceGuid,
       dropletHash: life?.droplet_hash,
       command: life?.start_command ?? "",
+      ...(docker ? { image: { ref: docker.image, command: docker.command, username: docker.registry_username, password: docker.registry_password } } : {}),
       env: instanceEnv({ lrp, index: slot.index, instanceGuid: slot.instanceGuid, ports, cfApi: rt.cfApi() }),
       memoryMb: lrp.memory_mb,
+      diskMb: lrp.disk_mb,
       log: { sourceId: lrp.app_guid, sourceType: `APP/PROC/${lrp.process_type.toUpperCase()}`, instanceId: String(slot.index) },
     });
     if (gen !== slot.gen) {
@@ -37,6 +40,8 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
       return;
     }
     slot.handle = handle;
+    // A docker image listens on its EXPOSEd port: route and health-check that one.
+    if (handle.record.appPort) slot.ports = new Map([[primaryPort(lrp), handle.record.appPort]]);
     cellLog(rt, d, slot, `Cell ${slot.cell} successfully created container for instance ${slot.instanceGuid}`);
     cellLog(rt, d, slot, "Starting health monitoring of container");
     rt.state.saveProcess({
@@ -65,7 +70,7 @@ export function startSlot(rt: Runtime, d: Desired, slot: Slot): void {
  * again, so it only counts as RUNNING once its health check passes here.
  */
 export function adoptSlot(rt: Runtime, d: Desired, slot: Slot, row: ProcessRow): void {
-  const handle = rt.executor.adopt(row.record, d.lrp.memory_mb);
+  const handle = rt.executor.adopt(row.record, d.lrp.memory_mb, d.lrp.disk_mb);
   slot.instanceGuid = row.record.guid;
   slot.ports = new Map(row.ports);
   // Cells are config: one may be gone after a restart, and the process still needs a home.

@@ -24,7 +24,7 @@ export async function stopSlot(rt: Runtime, slot: Slot, d?: Desired): Promise<vo
 /** Stops a slot and puts it back in the queue as new: a fresh start with the LRP as it now is. */
 export async function relaunchSlot(rt: Runtime, d: Desired, slot: Slot): Promise<void> {
   await stopSlot(rt, slot, d);
-  Object.assign(slot, placeability(d.lrp));
+  Object.assign(slot, placeability(d.lrp, rt.executor.runsImages === true));
   slot.restartAt = null;
   setSlotState(rt, d, slot, "UNCLAIMED");
 }

@@ -17,10 +17,14 @@ import { cancelTask, desireTask, stopTasks } from "./tasks.ts";
  */
 export class LocalBackend implements OpiBackend {
   readonly name = "local";
-  // No container runtime yet: processes run on the host from unpacked droplets.
-  readonly supportsDockerImages = false;
+
+  /** Docker images run only in containers (the CC refuses docker pushes at once otherwise). */
+  get supportsDockerImages(): boolean {
+    return this.rt.executor.runsImages === true;
+  }
   private readonly rt: Runtime;
   private readonly scheduler: Scheduler;
+  private noticed = false;
 
   constructor(core: LocalBackendCore) {
     this.rt = createRuntime(core, () => this.scheduler.converge());
@@ -82,7 +86,7 @@ export class LocalBackend implements OpiBackend {
         placement_error: s.placementError,
         crash_count: s.crashCount,
         crash_reason: s.crashReason,
-        host: s.cell ? "127.0.0.1" : "",
+        host: s.cell ? s.handle?.record.host || "127.0.0.1" : "",
         port: s.cell ? (s.ports.get(first) ?? 0) : 0,
         instance_guid: s.instanceGuid,
         cell: s.cell,
@@ -120,7 +124,14 @@ export class LocalBackend implements OpiBackend {
     return this.rt.routes.knows(host);
   }
 
+  routePaths(host: string): string[] {
+    return this.rt.routes.paths(host);
+  }
+
   async start(): Promise<void> {
+    const notice = this.rt.executor.startupNotice;
+    if (notice && !this.noticed) this.rt.log[notice.level](notice.message, notice.fields);
+    this.noticed = true;
     this.rt.stopped = false;
     await readopt(this.rt);
     this.scheduler.converge();
@@ -134,6 +145,7 @@ export class LocalBackend implements OpiBackend {
     work.push(...stopTasks(this.rt));
     await Promise.all(work);
     this.rt.executor.close();
+    await this.rt.executor.shutdown?.();
   }
 
   /**

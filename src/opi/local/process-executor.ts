@@ -17,6 +17,7 @@ import type { InstanceUsage } from "../../model/index.ts";
 import { LogTail } from "./log-tail.ts";
 import { CLOCK_TICKS, groupUsage, listPids, readEnvVar, readStat, signalGroup } from "./proc.ts";
 import { treeBytes } from "./disk-usage.ts";
+import { probeAddress } from "./probes.ts";
 
 export interface ProcessExecutorOptions {
   /** Where droplets are unpacked and runs live (`<dataDir>/opi-local`). */
@@ -54,6 +55,7 @@ const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * stderr appended to files the executor tails into the LogSink.
  */
 export class ProcessExecutor implements Executor {
+  readonly isolation = "process" as const;
   private readonly runs = new Map<string, Run>();
   private readonly droplets: DropletCache;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -172,17 +174,7 @@ export class ProcessExecutor implements Executor {
     if (spec.type === "process") {
       return readStat(handle.record.pid) ? { ok: true, message: "" } : { ok: false, message: "process is not running" };
     }
-    if (spec.type === "http") {
-      try {
-        const res = await fetch(`http://127.0.0.1:${spec.port}${spec.path}`, { signal: AbortSignal.timeout(spec.timeoutMs || 1000), redirect: "manual" });
-        await res.body?.cancel();
-        if (res.status === 200) return { ok: true, message: "" };
-        return { ok: false, message: `Failed to make HTTP request to '${spec.path}' on port ${spec.port}: received status code ${res.status}` };
-      } catch (e) {
-        return { ok: false, message: `Failed to make HTTP request to '${spec.path}' on port ${spec.port}: ${(e as Error).message}` };
-      }
-    }
-    return tcpProbe(spec.port, spec.timeoutMs || 1000);
+    return probeAddress("127.0.0.1", spec);
   }
 
   adopt(record: ProcessRecord, memoryMb: number): ProcessHandle {
@@ -286,38 +278,4 @@ function readExitFile(dir: string): number | null {
   } catch {
     return null;
   }
-}
-
-function tcpProbe(port: number, timeoutMs: number): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (r: ProbeResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish({ ok: false, message: `Failed to make TCP connection to port ${port}: timed out after ${timeoutMs}ms` }), timeoutMs);
-    Bun.connect({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        open(s) {
-          s.end();
-          finish({ ok: true, message: "" });
-        },
-        data() {},
-        connectError(_s, err) {
-          finish({ ok: false, message: connectMessage(port, err) });
-        },
-        error() {},
-      },
-    }).catch((err: unknown) => finish({ ok: false, message: connectMessage(port, err) }));
-  });
-}
-
-function connectMessage(port: number, err: unknown): string {
-  const e = err as { code?: string; message?: string } | undefined;
-  const why = e?.code === "ECONNREFUSED" ? "connection refused" : (e?.code ?? e?.message ?? String(err));
-  return `Failed to make TCP connection to port ${port}: ${why}`;
 }

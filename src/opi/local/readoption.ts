@@ -20,7 +20,7 @@ export async function readopt(rt: Runtime): Promise<void> {
     if (record.kind === "instance") {
       const d = rt.desired.get(row.owner);
       const slot = d?.slots[row.index];
-      if (!d || !slot || slot.handle || "docker_lifecycle" in d.lrp.lifecycle) {
+      if (!d || !slot || slot.handle || ("docker_lifecycle" in d.lrp.lifecycle && !executor.runsImages)) {
         state.deleteProcess(record.guid); // no longer wanted: the sweep below kills it
         continue;
       }

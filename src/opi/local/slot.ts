@@ -39,18 +39,21 @@ export function primaryPort(lrp: LRP): number {
   return lrp.ports[0] ?? 8080;
 }
 
-/** Docker LRPs wait unplaced with a reason rather than crash-looping: no update short of a new lifecycle can help. */
-export function placeability(lrp: LRP): { blocked: boolean; placementError: string } {
-  const docker = "docker_lifecycle" in lrp.lifecycle;
+/**
+ * Docker LRPs wait unplaced with a reason rather than crash-looping when the
+ * executor cannot run images (no update short of a new lifecycle can help).
+ */
+export function placeability(lrp: LRP, runsImages = false): { blocked: boolean; placementError: string } {
+  const docker = "docker_lifecycle" in lrp.lifecycle && !runsImages;
   return { blocked: docker, placementError: docker ? DOCKER_UNSUPPORTED : "" };
 }
 
-export function newSlot(lrp: LRP, index: number, now: number): Slot {
+export function newSlot(lrp: LRP, index: number, now: number, runsImages = false): Slot {
   return {
     index,
     state: "UNCLAIMED",
     since: now,
-    ...placeability(lrp),
+    ...placeability(lrp, runsImages),
     crashCount: 0,
     crashReason: "",
     cell: "",

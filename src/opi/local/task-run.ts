@@ -21,6 +21,7 @@ export function startTask(rt: Runtime, t: TaskRun): void {
   t.status = { ...t.status, state: "RUNNING", started_at: Math.floor(rt.clock.now() / 1000) };
   rt.state.saveTask(task, t.status, rt.clock.now());
   const life = task.lifecycle && "buildpack_lifecycle" in task.lifecycle ? task.lifecycle.buildpack_lifecycle : undefined;
+  const docker = task.lifecycle && "docker_lifecycle" in task.lifecycle ? task.lifecycle.docker_lifecycle : undefined;
   t.done = (async () => {
     let handle: ProcessHandle;
     try {
@@ -29,8 +30,11 @@ export function startTask(rt: Runtime, t: TaskRun): void {
         guid: task.guid,
         dropletHash: life?.droplet_hash,
         command: task.command,
+        // A task of a docker app runs its command with the image's shell.
+        ...(docker ? { image: { ref: docker.image, command: ["/bin/sh", "-c", task.command] } } : {}),
         env: taskEnv(task, rt.cfApi()),
         memoryMb: task.memory_mb,
+        diskMb: task.disk_mb,
         log: { sourceId: task.app_guid, sourceType: `APP/TASK/${task.name || task.guid}`, instanceId: "0" },
       });
     } catch (err) {
@@ -47,7 +51,7 @@ export function startTask(rt: Runtime, t: TaskRun): void {
 /** Takes over a task process that outlived the previous backend. */
 export function adoptTask(rt: Runtime, t: TaskRun, row: ProcessRow): void {
   t.cell = row.cell;
-  t.handle = rt.executor.adopt(row.record, t.task.memory_mb);
+  t.handle = rt.executor.adopt(row.record, t.task.memory_mb, t.task.disk_mb);
   t.done = t.handle.exited.then((exit) => onTaskExit(rt, t, exit));
 }
 
@@ -58,6 +62,7 @@ function onTaskExit(rt: Runtime, t: TaskRun, exit: ExitStatus): void {
   if (rt.stopped && t.cancelled) return; // appliance shutdown: the next start reports it
   if (t.cancelled) return finishTask(rt, t, "FAILED", "cancelled", exit.code);
   if (exit.outOfMemory) return finishTask(rt, t, "FAILED", "Exited with status 137 (out of memory)", 137);
+  if (exit.outOfDisk) return finishTask(rt, t, "FAILED", "Exited with status 137 (disk quota exceeded)", 137);
   if (exit.code === 0) return finishTask(rt, t, "SUCCEEDED", "", 0);
   const status = exitStatus(exit);
   finishTask(rt, t, "FAILED", status === null ? "the task ended while the appliance was down (exit status unknown)" : `Exited with status ${status}`, status);

@@ -15,7 +15,7 @@ export function desireTask(rt: Runtime, input: Task): void {
   };
   rt.tasks.set(task.guid, run);
   rt.state.saveTask(task, run.status, rt.clock.now());
-  if (task.lifecycle && "docker_lifecycle" in task.lifecycle) {
+  if (task.lifecycle && "docker_lifecycle" in task.lifecycle && !rt.executor.runsImages) {
     finishTask(rt, run, "FAILED", "docker images cannot run on the local backend (no container runtime)", null);
     return;
   }

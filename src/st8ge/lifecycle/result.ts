@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { StagingError } from "../errors.ts";
@@ -47,16 +45,11 @@ const LaunchYml = z.object({
     .nullish(),
 });
 
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
+/** Reads a file of builder.sh's out/ dir by its relative path (never through a link: the tree is the buildpacks'), or null. */
+export type OutReader = (rel: string) => string | null;
 
-function configOf(out: string, idx: string): z.infer<typeof ConfigYml> {
-  const text = read(join(out, "deps", idx, "config.yml"));
+function configOf(read: OutReader, idx: string): z.infer<typeof ConfigYml> {
+  const text = read(`deps/${idx}/config.yml`);
   if (text === null) return {};
   try {
     // Diego ignores a config.yml it cannot read.
@@ -67,8 +60,8 @@ function configOf(out: string, idx: string): z.infer<typeof ConfigYml> {
 }
 
 /** launch.yml processes (sidecars left out, as Diego's result keeps them apart), or null when there is none. */
-function launchOf(out: string, idx: string, bp: string): Array<[string, string]> | null {
-  const text = read(join(out, "deps", idx, "launch.yml"));
+function launchOf(read: OutReader, idx: string, bp: string): Array<[string, string]> | null {
+  const text = read(`deps/${idx}/launch.yml`);
   if (text === null) return null;
   let doc: unknown;
   try {
@@ -108,11 +101,19 @@ export function readProcfileYaml(text: string): Record<string, string> {
  * staging_info.yml = {detected_buildpack: last name, start_command: web,
  * config}. Throws StagingError.
  */
-export function readLifecycleOutputs(out: string, procfile: string | null, job: { buildpacks: readonly { name: string }[]; detect: boolean; startCommand: string }): LifecycleOutputs {
-  const final = Number(read(join(out, "chosen"))?.trim());
+export function readLifecycleOutputs(readOut: OutReader, procfile: string | null, job: { buildpacks: readonly { name: string }[]; detect: boolean; startCommand: string }): LifecycleOutputs {
+  const read: OutReader = (rel) => {
+    try {
+      return readOut(rel);
+    } catch {
+      // A link or a non-file where a result file should be: as if it were not there.
+      return null;
+    }
+  };
+  const final = Number(read("chosen")?.trim());
   const finalBp = job.buildpacks[final];
   if (!finalBp) throw new StagingError("StagerError", "staging result names no buildpack");
-  const fidx = read(join(out, "depsidx"))?.trim() || "0";
+  const fidx = read("depsidx")?.trim() || "0";
   const pad = fidx.length;
   const nsupply = Number(fidx);
   const idx = (i: number) => String(i).padStart(pad, "0");
@@ -126,12 +127,12 @@ export function readLifecycleOutputs(out: string, procfile: string | null, job: 
       else procs.push([t, c]);
     }
   };
-  for (let i = 0; i < nsupply; i++) merge(launchOf(out, idx(i), job.buildpacks[first + i]!.name) ?? []);
-  const finalLaunch = launchOf(out, fidx, finalBp.name);
+  for (let i = 0; i < nsupply; i++) merge(launchOf(read, idx(i), job.buildpacks[first + i]!.name) ?? []);
+  const finalLaunch = launchOf(read, fidx, finalBp.name);
   if (finalLaunch) merge(finalLaunch);
   else {
     try {
-      merge(Object.entries(parseRelease(read(join(out, "release.yml")) ?? "")));
+      merge(Object.entries(parseRelease(read("release.yml") ?? "")));
     } catch (err) {
       throw new StagingError("BuildpackReleaseFailed", `buildpack ${finalBp.name}: ${(err as Error).message}`, { cause: err });
     }
@@ -140,7 +141,7 @@ export function readLifecycleOutputs(out: string, procfile: string | null, job: 
   const processTypes = Object.fromEntries(procs);
 
   const meta = (bpIndex: number, i: number): BuildpackMetadata => {
-    const c = configOf(out, idx(i));
+    const c = configOf(read, idx(i));
     const m: BuildpackMetadata = { key: job.buildpacks[bpIndex]!.name, name: c.name ?? "" };
     if (c.version !== undefined && c.version !== null && String(c.version) !== "") m.version = String(c.version);
     if (c.config?.entrypoint_prefix) m.config = { entrypoint_prefix: c.config.entrypoint_prefix };
@@ -151,7 +152,7 @@ export function readLifecycleOutputs(out: string, procfile: string | null, job: 
     buildpacks = job.buildpacks.map((_, i) => meta(i, i));
   } else {
     const m = meta(final, 0);
-    if (!m.name) m.name = read(join(out, "detect"))?.replace(/[\r\n]+$/, "") ?? "";
+    if (!m.name) m.name = read("detect")?.replace(/[\r\n]+$/, "") ?? "";
     buildpacks = [m];
   }
   const last = buildpacks[buildpacks.length - 1]!;

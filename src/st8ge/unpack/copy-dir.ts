@@ -13,6 +13,7 @@ export async function copyDirSafely(src: string, dest: string, limits: TreeLimit
   if (!root.isDirectory()) throw new UnsafeArchiveError(`${src} is not a directory`);
   const tree = new SafeTree(dest, limits);
   let entries = 0;
+  let lastYield = performance.now();
   const walk = async (rel: string): Promise<void> => {
     for (const d of readdirSync(join(src, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${d.name}` : d.name;
@@ -29,9 +30,13 @@ export async function copyDirSafely(src: string, dest: string, limits: TreeLimit
       } else {
         throw new UnsafeArchiveError(`${child} is a device, fifo or socket`);
       }
-      if (entries % 256 === 0) await new Promise((r) => setImmediate(r));
+      if (performance.now() - lastYield > 10) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
     }
   };
   await walk("");
+  tree.seal();
   return { entries, bytes: tree.totalBytes };
 }

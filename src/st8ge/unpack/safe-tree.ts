@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, constants, copyFileSync, mkdirSync, openSync, statSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
-import { posix } from "node:path";
 import { UnsafeArchiveError } from "../errors.ts";
+import { checkAllLinks, resolveLink } from "./link-resolve.ts";
 
 export interface TreeLimits {
   /** Total bytes of file content the tree may hold. */
@@ -36,7 +36,8 @@ export function cleanEntryName(name: string): string {
  */
 export class SafeTree {
   private readonly dirs = new Set<string>([""]);
-  private readonly links = new Set<string>();
+  /** Every link made, path -> target: links are judged by resolving them through each other. */
+  private readonly links = new Map<string, string>();
   private readonly files = new Set<string>();
   private bytes = 0;
   private entries = 0;
@@ -118,17 +119,37 @@ export class SafeTree {
     }
   }
 
-  /** A symlink whose target, resolved from its own directory, stays inside the tree. */
+  /**
+   * A symlink whose target, resolved from its own directory the way the OS
+   * will (through the tree's other links, component by component), stays
+   * inside the tree. A later link can change where an earlier one leads
+   * (`l1 -> s/..` before `s -> .`), so `seal()` judges them all again once
+   * the archive is complete; unpackers call it before reporting success.
+   */
   symlink(rel: string, target: string): void {
     this.count();
-    if (target === "" || target.includes("\0")) throw new UnsafeArchiveError(`symlink ${JSON.stringify(rel)} has an invalid target`);
+    if (rel === "") throw new UnsafeArchiveError(`symlink entry has no name`);
+    if (target === "" || target.includes("\0") || target.length > 4096) throw new UnsafeArchiveError(`symlink ${JSON.stringify(rel)} has an invalid target`);
     if (target.startsWith("/")) throw new UnsafeArchiveError(`symlink ${JSON.stringify(rel)} points to an absolute path (${target})`);
-    const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
-    if (resolved === ".." || resolved.startsWith("../")) throw new UnsafeArchiveError(`symlink ${JSON.stringify(rel)} points outside the tree (${target})`);
     this.ensureParent(rel);
     this.replace(rel);
+    this.links.set(rel, target);
+    try {
+      resolveLink(this.links, rel);
+    } catch (err) {
+      this.links.delete(rel);
+      throw err;
+    }
     symlinkSync(target, this.abs(rel));
-    this.links.add(rel);
+    this.sealed = false;
+  }
+
+  private sealed = true;
+
+  /** Judges every link again now that all are known; throws UnsafeArchiveError on the first that leaves the tree. */
+  seal(): void {
+    if (!this.sealed) checkAllLinks(this.links);
+    this.sealed = true;
   }
 
   /** Copies a regular file from outside (a package directory) into the tree. */

@@ -71,5 +71,6 @@ export async function untarFile(src: string, dest: string, limits: TreeLimits = 
     if (err instanceof UnsafeArchiveError) throw err;
     throw new UnsafeArchiveError(`tar is corrupt (${(err as Error).message})`, { cause: err });
   }
+  tree.seal();
   return { entries, bytes: tree.totalBytes };
 }

@@ -33,7 +33,8 @@ install_runtime() {
   case "$rt_code" in
     200) ;;
     404) RUNTIME_MISSING=$rt_body; return 2 ;;
-    000) runtime_fail "the runtime store did not answer: $rt_body"; return 1 ;;
+    # Unreachable (e.g. a staging container whose network cannot reach the appliance): as if there were no store.
+    000) RUNTIME_MISSING="runtime $rt_name ${rt_want:-(any version)} is needed, but the runtime store did not answer: $rt_body"; return 2 ;;
     *) runtime_fail "$rt_body"; return 1 ;;
   esac
   # shellcheck disable=SC2086
