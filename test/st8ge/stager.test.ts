@@ -96,7 +96,7 @@ describe("Stager with the built-in buildpacks", () => {
     const app = writeTree(fresh(), { serve: "#!/bin/sh\nexec sleep 1\n" });
     const lines: string[] = [];
     const r = await staging.stager.stage({ staging_guid: "stg-bin-noproc", app_guid: "app-bin", buildpacks: [{ name: "binary_buildpack", skip_detect: true }], start_command: "./serve" }, { dir: app }, { subscribers: [(l) => lines.push(`${l.stream} ${l.message}`)] }).result;
-    expect(r.buildpack_name).toBe("binary");
+    expect(r.buildpack_name).toBe("binary_buildpack");
     expect(lines.filter((l) => /cannot open|No such file/.test(l))).toEqual([]);
   });
 

@@ -27,7 +27,7 @@ export class RuntimeTokens {
   }
   check(token: string): boolean {
     try {
-      return verifyJwt(token, this.key, this.nowSec()).scope === SCOPE;
+      return verifyJwt(token, this.key, this.nowSec(), SCOPE).scope === SCOPE;
     } catch (err) {
       if (err instanceof TokenError) return false;
       throw err;
@@ -64,7 +64,7 @@ export function runtimeRoutes(o: RuntimeRoutesOptions): Hono {
     const t = parseBearer(c.req.header("authorization"));
     if (!t) return c.json({ error: "an admin bearer token is required" }, 401);
     try {
-      const claims = verifyJwt(t, uaaKey, nowSec());
+      const claims = verifyJwt(t, uaaKey, nowSec(), "cloud_controller");
       const scopes = Array.isArray(claims.scope) ? (claims.scope as string[]) : [];
       if (!scopes.includes(ADMIN_SCOPE)) return c.json({ error: "only admins manage runtimes" }, 403);
       return null;
