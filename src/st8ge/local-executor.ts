@@ -1,7 +1,7 @@
 import { runCommand, VCAP_GID, VCAP_UID, type ContainerHost } from "../container/index.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { seedCache } from "./cache-seed.ts";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
@@ -204,7 +204,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
           argv,
           cwd: join(droplet, "app"),
           env,
-          binds: [work, ...(c.binds ?? [])],
+          // The runtime routes' unix socket (its directory), when the stager offers one.
+          binds: [work, ...(job.env.EIRINI_RUNTIMES_SOCKET ? [dirname(job.env.EIRINI_RUNTIMES_SOCKET)] : []), ...(c.binds ?? [])],
           limits: groupLimits,
           logBase: `${work}.log`,
           pidsLimit: c.pidsLimit,

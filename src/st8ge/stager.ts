@@ -29,6 +29,8 @@ export interface StagerOptions {
    * the executor adds EIRINI_RUNTIMES_URL, the address it reaches the appliance at).
    */
   runtimeToken?: (stagingGuid: string, ttlSec: number) => string;
+  /** More environment for every staging's runtime access (e.g. EIRINI_RUNTIMES_SOCKET). */
+  runtimeEnv?: () => Record<string, string>;
 }
 
 export interface StageOptions {
@@ -157,7 +159,7 @@ export function createStager(o: StagerOptions): Stager {
           package: source,
           buildpacks: list,
           detect,
-          env: o.runtimeToken ? { ...env, EIRINI_RUNTIMES_TOKEN: o.runtimeToken(req.staging_guid, req.timeout_ms / 1000 + 60) } : env,
+          env: o.runtimeToken ? { ...env, ...o.runtimeEnv?.(), EIRINI_RUNTIMES_TOKEN: o.runtimeToken(req.staging_guid, req.timeout_ms / 1000 + 60) } : env,
           startCommand: req.start_command,
           limits: { timeoutMs: req.timeout_ms, memoryBytes: req.memory_mb * MB, diskBytes: req.disk_mb * MB },
           ...(existsSync(cacheDir) ? { cacheDir } : {}),

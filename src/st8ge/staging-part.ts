@@ -1,3 +1,5 @@
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AppliancePart } from "../part/index.ts";
 import type { Config } from "../config/index.ts";
@@ -22,9 +24,8 @@ export interface StagingDeps {
   /** With it, stagings can fetch runtimes from the appliance (`EIRINI_RUNTIMES_URL`, `..._TOKEN`). */
   tokenKey?: string;
   /**
-   * Where the local executor's stagings reach the runtime routes. Default: a
-   * loopback listener of its own (plain HTTP on 127.0.0.1, started with the
-   * first staging), so neither TLS nor a public URL behind a proxy is in the way.
+   * Where the local executor's stagings reach the runtime routes over TCP.
+   * Default: none; they use a unix socket of their own (EIRINI_RUNTIMES_SOCKET).
    */
   baseUrl?: () => string;
 }
@@ -38,7 +39,7 @@ export interface Staging {
   runtimes: RuntimeProvider;
   /** The runtime routes (staging downloads, admin API); absent without a token key. */
   routes?: Hono;
-  /** Stops the local stagings' loopback runtime listener, if one was started. */
+  /** Stops the local stagings' runtime socket listener, if one was started. */
   close(): void;
 }
 
@@ -48,16 +49,30 @@ export function createStaging(d: StagingDeps): Staging {
   const runtimes = new RuntimeProvider({ store: new RuntimeStore(join(d.store.dataDir, "runtimes")), download: d.config.staging.runtimes.download, sources: d.config.staging.runtimes.sources });
   const tokens = d.tokenKey ? new RuntimeTokens(d.tokenKey) : null;
   const routes = tokens && d.tokenKey ? runtimeRoutes({ provider: runtimes, tokens, tokenKey: d.tokenKey }) : undefined;
-  let loopback: ReturnType<typeof Bun.serve> | undefined;
-  const baseUrl =
-    d.baseUrl ??
-    (routes
-      ? () => {
-          loopback ??= Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => routes.fetch(req) });
-          loopback.unref();
-          return `http://127.0.0.1:${loopback.port}`;
+  // Local stagings (a process group, or a container with this socket's directory bind-mounted) reach
+  // the runtime routes on a unix socket of their own: no TCP port, no TLS, no container network in the way.
+  let listener: ReturnType<typeof Bun.serve> | undefined;
+  const sockDir = (() => {
+    const inData = join(d.store.dataDir, "staging", "rt");
+    // A unix socket path must fit in 108 bytes.
+    return inData.length < 90 ? inData : join(tmpdir(), `eirini-rt-${new Bun.CryptoHasher("sha256").update(d.store.dataDir).digest("hex").slice(0, 16)}`);
+  })();
+  const sockPath = join(sockDir, "runtimes.sock");
+  const runtimeEnv = routes
+    ? () => {
+        if (!listener) {
+          mkdirSync(sockDir, { recursive: true, mode: 0o755 });
+          chmodSync(sockDir, 0o755);
+          rmSync(sockPath, { force: true });
+          listener = Bun.serve({ unix: sockPath, fetch: (req) => routes.fetch(req) });
+          listener.unref();
+          // Buildpacks in containers run as vcap; the token, not the socket's mode, guards the routes.
+          chmodSync(sockPath, 0o666);
         }
-      : undefined);
+        return { EIRINI_RUNTIMES_SOCKET: sockPath };
+      }
+    : undefined;
+  const baseUrl = d.baseUrl;
   const executor =
     d.executor ??
     createLocalExecutor({
@@ -74,13 +89,15 @@ export function createStaging(d: StagingDeps): Staging {
     cacheRoot: join(d.store.dataDir, "staging", "cache"),
     ...(d.logger ? { logger: d.logger } : {}),
     ...(tokens ? { runtimeToken: (guid: string, ttl: number) => tokens.issue(guid, ttl) } : {}),
+    ...(runtimeEnv && !baseUrl ? { runtimeEnv } : {}),
   });
   const stager: Stager = {
     stage: (req: StagingRequestInput, pkg, opts) => inner.stage({ timeout_ms: d.config.staging.timeoutMs, stack: d.config.staging.defaultStack, ...req }, pkg, opts),
   };
   const close = () => {
-    loopback?.stop(true);
-    loopback = undefined;
+    listener?.stop(true);
+    listener = undefined;
+    rmSync(sockPath, { force: true });
   };
   return { buildpacks, executor, stager, runtimes, close, ...(routes ? { routes } : {}) };
 }

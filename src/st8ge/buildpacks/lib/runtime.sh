@@ -15,6 +15,10 @@ runtime_fail() {
   printf '       **ERROR** %s\n' "$*" >&2
 }
 
+rt_curl() {
+  if [ -n "$rt_sock" ]; then curl --unix-socket "$rt_sock" "$@"; else curl "$@"; fi
+}
+
 install_runtime() {
   rt_name=$1
   rt_want=$2
@@ -22,12 +26,19 @@ install_runtime() {
   rt_cache=$4
   RUNTIME_VERSION=
   RUNTIME_MISSING=
-  if [ -z "${EIRINI_RUNTIMES_URL:-}" ] || [ -z "${EIRINI_RUNTIMES_TOKEN:-}" ]; then
+  # A local staging has a unix socket to the appliance; a pod, its URL.
+  rt_base=${EIRINI_RUNTIMES_URL:-}
+  rt_sock=
+  if [ -n "${EIRINI_RUNTIMES_SOCKET:-}" ] && [ -S "$EIRINI_RUNTIMES_SOCKET" ]; then
+    rt_sock=$EIRINI_RUNTIMES_SOCKET
+    rt_base=http://appliance/st8ge/runtimes
+  fi
+  if [ -z "$rt_base" ] || [ -z "${EIRINI_RUNTIMES_TOKEN:-}" ]; then
     RUNTIME_MISSING="runtime $rt_name ${rt_want:-(any version)} is needed, but this staging has no runtime store to get it from"
     return 2
   fi
   rt_auth="Authorization: Bearer $EIRINI_RUNTIMES_TOKEN"
-  rt_ans=$(curl -sS -G -w '\n%{http_code}' -H "$rt_auth" --data-urlencode "name=$rt_name" --data-urlencode "version=$rt_want" --data-urlencode "stack=${CF_STACK:-}" "$EIRINI_RUNTIMES_URL/resolve" 2>&1)
+  rt_ans=$(rt_curl -sS -G -w '\n%{http_code}' -H "$rt_auth" --data-urlencode "name=$rt_name" --data-urlencode "version=$rt_want" --data-urlencode "stack=${CF_STACK:-}" "$rt_base/resolve" 2>&1)
   rt_code=$(printf '%s\n' "$rt_ans" | tail -n 1)
   rt_body=$(printf '%s\n' "$rt_ans" | sed '$d')
   case "$rt_code" in
@@ -50,7 +61,7 @@ install_runtime() {
     rm -rf "$rt_cache/runtimes/$rt_name-"*
     mkdir -p "$rt_cache/runtimes"
     rt_tgz=$rt_cache/runtimes/.$rt_name-$rt_sha.tgz
-    if ! curl -fsS -H "$rt_auth" -o "$rt_tgz" "$EIRINI_RUNTIMES_URL/files/$rt_sha" 2>"$rt_tgz.err"; then
+    if ! rt_curl -fsS -H "$rt_auth" -o "$rt_tgz" "$rt_base/files/$rt_sha" 2>"$rt_tgz.err"; then
       runtime_fail "downloading $rt_name $RUNTIME_VERSION from the runtime store failed: $(cat "$rt_tgz.err")"
       rm -f "$rt_tgz" "$rt_tgz.err"
       return 1
