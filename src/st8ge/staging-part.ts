@@ -107,6 +107,8 @@ export function createStagingPart(d: { store: Pick<Store, "db" | "blobs" | "sett
   return {
     name: "st8ge",
     ...(d.routes ? { routes: d.routes } : {}),
+    // Offline runtime archives (the admin API of `eirini runtimes add`) are large: node, python and go together are 100s of MB.
+    bodyLimits: [{ method: "POST", path: /^\/st8ge\/runtimes$/, maxBytes: 16 * 1024 ** 3 }],
     async stop() {
       d.close?.();
     },
