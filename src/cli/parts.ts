@@ -20,7 +20,7 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
   const backend = opi.backend;
   // On Kubernetes, stagings run as Jobs in the cluster; locally, on this machine.
   const stagingExecutor = "stagingExecutor" in opi ? opi.stagingExecutor : undefined;
-  const staging = createStaging({ store: ctx.store, config: ctx.config, logSink: ctx.store.logs, logger: ctx.logger, ...(stagingExecutor ? { executor: stagingExecutor } : {}) });
+  const staging = createStaging({ store: ctx.store, config: ctx.config, logSink: ctx.store.logs, logger: ctx.logger, tokenKey: ctx.tokenKey, ...(stagingExecutor ? { executor: stagingExecutor } : {}) });
   const cc = createCloudControllerPart({
     ...ctx,
     ports: { stager: staging.stager, instances: backend, tasks: backend, logs: ctx.store.logs },
@@ -50,6 +50,6 @@ export async function buildParts(ctx: PartContext): Promise<AppliancePart[]> {
     logger: ctx.logger,
   });
   // The st8ge part installs the built-in buildpacks at start (before the CC takes builds).
-  const stagingPart = createStagingPart({ store: ctx.store, logger: ctx.logger });
+  const stagingPart = createStagingPart({ store: ctx.store, logger: ctx.logger, close: staging.close, ...(staging.routes ? { routes: staging.routes } : {}) });
   return [registry, stagingPart, opi.part, cc, sink, router, createWebUiPart()];
 }

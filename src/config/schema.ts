@@ -81,6 +81,25 @@ export const ConfigSchema = z.object({
       dropletGzipLevel: z.number().int().min(1).max(9).default(6),
       /** PATH buildpacks see when staging locally (the local "stack"); default: eirini's own PATH. */
       stackPath: z.string().min(1).optional(),
+      /** Runtime dependencies (node, python, ruby, go) for the built-in buildpacks: see `eirini runtimes`. */
+      runtimes: z
+        .object({
+          /** Download a runtime missing from the store from `sources` when staging needs it (needs network; off by default). */
+          download: z.boolean().default(false),
+          /** Where each downloadable runtime comes from, checked against its sha256 (a CF buildpack manifest's dependencies). */
+          sources: z
+            .array(
+              z.object({
+                name: z.string().min(1),
+                version: z.string().min(1),
+                cf_stacks: z.array(z.string().min(1)).min(1),
+                uri: z.string().url(),
+                sha256: z.string().regex(/^[0-9a-f]{64}$/),
+              }),
+            )
+            .default([]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   cells: z

@@ -21,7 +21,11 @@ export interface StagingJob {
   /** The user's explicit start command, or "". */
   startCommand: string;
   limits: { timeoutMs: number; memoryBytes: number; diskBytes: number };
-  /** The app's buildpack cache from its previous staging, to seed from (never modified). */
+  /**
+   * The app's buildpack cache from its previous staging, to seed from. Never
+   * modified, except that an executor may move `<key>/runtimes/` out for the
+   * staging's length (put back when the staging fails; see cache-seed.ts).
+   */
   cacheDir?: string;
   /** Where to write the droplet .tgz (a temp path the caller adopts or removes). */
   dropletPath: string;

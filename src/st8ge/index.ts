@@ -31,6 +31,7 @@ export { createStager, type Stager, type StagerOptions, type StageOptions, type 
 export type { StagingExecutor, StagingJob, StagingOutcome, ExecHooks, JobBuildpack } from "./executor.ts";
 export { createLocalExecutor, type LocalExecutorOptions, type StagingContainers } from "./local-executor.ts";
 export { BuildpackStore, BuildpackError, type Buildpack, type BuildpackCreate, type BuildpackUpdate, type BuildpackErrorCode } from "./buildpack-store.ts";
+export { RuntimeStore, RuntimeProvider, RuntimeError, RuntimeTokens, addRuntimeArchive, runtimeRoutes, pickVersion, RUNTIMES_PREFIX, type RuntimeDependency } from "./runtimes/index.ts";
 export { installBuiltinBuildpacks, BUILTIN_BUILDPACKS } from "./builtin-buildpacks.ts";
 export { StagingError, UnsafeArchiveError, NO_BUILDPACK_DETECTED, type StagingErrorCode } from "./errors.ts";
 export { detectSource, type PackageSource } from "./unpack/package-source.ts";
@@ -45,4 +46,6 @@ export { resolveLink } from "./unpack/link-resolve.ts";
 export { readZipDirectory, dataOffsets, type ZipEntry as ZipDirectoryEntry } from "./unpack/unzip.ts";
 export { packTree, type PackResult } from "./droplet-pack.ts";
 export { parseRelease, parseProcfile, stagingInfo } from "./lifecycle/release.ts";
+export { readLifecycleOutputs, readProcfileYaml, type LifecycleOutputs, type BuildpackMetadata } from "./lifecycle/result.ts";
+export { buildpackCacheKey } from "./local-executor.ts";
 export { lifecycleError } from "./lifecycle-status.ts";

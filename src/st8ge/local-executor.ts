@@ -1,13 +1,14 @@
 import { runCommand, VCAP_GID, VCAP_UID, type ContainerHost } from "../container/index.ts";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { seedCache } from "./cache-seed.ts";
 import { packTree } from "./droplet-pack.ts";
 import { StagingError, UnsafeArchiveError } from "./errors.ts";
 import type { ExecHooks, StagingExecutor, StagingJob, StagingOutcome } from "./executor.ts";
 import { lifecycleError } from "./lifecycle-status.ts";
 import builderScript from "./lifecycle/builder.sh" with { type: "text" };
-import { parseProcfile, parseRelease, stagingInfo } from "./lifecycle/release.ts";
+import { readLifecycleOutputs } from "./lifecycle/result.ts";
 import { runInContainer } from "./container-group.ts";
 import { killMarkedGroups, runProcessGroup, type GroupResult } from "./process-group.ts";
 import { diskUsageBytes } from "./resource-usage.ts";
@@ -25,6 +26,8 @@ export interface LocalExecutorOptions {
   gzipLevel?: number;
   /** Most entries an app package may unpack to. */
   maxEntries?: number;
+  /** The appliance's runtime routes as this machine reaches them (EIRINI_RUNTIMES_URL). */
+  runtimesUrl?: () => string;
   /** Run the lifecycle in a container on the stack as vcap (the default where containers work); absent: a plain process group. */
   container?: StagingContainers;
 }
@@ -55,6 +58,11 @@ async function sweepStaleContainers(host: ContainerHost): Promise<void> {
     const m = /^stg-(\d+)-/.exec(id);
     if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await host.destroy(id).catch(() => {});
   }
+}
+
+/** Diego's supply-buildpack cache dir name: xxhash64 of the buildpack key, 16 hex digits. */
+export function buildpackCacheKey(name: string): string {
+  return Bun.hash.xxHash64(name).toString(16).padStart(16, "0");
 }
 
 /**
@@ -88,10 +96,6 @@ function discard(dir: string): void {
     return;
   }
   void rm(aside, { recursive: true, force: true }).catch(() => {});
-}
-
-function cacheKey(name: string): string {
-  return new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 32);
 }
 
 function killedError(g: GroupResult, job: StagingJob): StagingError {
@@ -138,6 +142,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
     const safeId = job.id.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64);
     const work = join(opts.workRoot, `${process.pid}-${safeId}-${crypto.randomUUID().slice(0, 8)}`);
     const deadline = Date.now() + job.limits.timeoutMs;
+    let seeded: { restore(): void } | undefined;
     const checkpoint = () => {
       if (hooks.signal?.aborted) throw new StagingError("StagingCancelled", "staging was cancelled");
       if (Date.now() > deadline) throw new StagingError("StagingTimeExpired", `staging exceeded its time limit of ${Math.round(job.limits.timeoutMs / 1000)} s`);
@@ -167,15 +172,16 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         }
       }
       if (job.cacheDir && existsSync(job.cacheDir)) {
-        cpSync(job.cacheDir, join(work, "cache"), { recursive: true, verbatimSymlinks: true });
+        seeded = seedCache(job.cacheDir, join(work, "cache"));
       }
-      writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${cacheKey(b.name)}\n`).join(""));
+      writeFileSync(join(work, "plan"), job.buildpacks.map((b, i) => `${i} ${buildpackCacheKey(b.name)}\n`).join(""));
       writeFileSync(join(work, "lifecycle.sh"), builderScript, { mode: 0o755 });
       checkpoint();
 
       const env: Record<string, string> = {
         LANG: "en_US.UTF-8",
         PATH: opts.container ? "/usr/local/bin:/usr/bin:/bin" : path,
+        ...(opts.runtimesUrl ? { EIRINI_RUNTIMES_URL: opts.runtimesUrl() } : {}),
         ...job.env,
         HOME: join(work, "home"),
         TMPDIR: join(work, "tmp"),
@@ -198,7 +204,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
           argv,
           cwd: join(droplet, "app"),
           env,
-          binds: [work, ...(c.binds ?? [])],
+          // The runtime routes' unix socket (its directory), when the stager offers one.
+          binds: [work, ...(job.env.EIRINI_RUNTIMES_SOCKET ? [dirname(job.env.EIRINI_RUNTIMES_SOCKET)] : []), ...(c.binds ?? [])],
           limits: groupLimits,
           logBase: `${work}.log`,
           pidsLimit: c.pidsLimit,
@@ -214,29 +221,17 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
       if (diskUsageBytes(work) > job.limits.diskBytes) throw killedError({ ...g, killedFor: "disk" }, job);
 
       // What buildpacks and the app wrote is read without following links (readInsideTree): the tree is theirs.
-      const read = (rel: string) => readInsideTree(work, rel) ?? "";
-      const final = Number(read("out/chosen").trim());
-      const buildpackName = job.buildpacks[final]?.name;
-      if (buildpackName === undefined) throw new StagingError("StagerError", "staging result names no buildpack");
-      const detectOut = job.detect ? read("out/detect").trim() : "";
-      const detectedBuildpack = detectOut || buildpackName;
-      let processTypes: Record<string, string>;
-      try {
-        processTypes = parseRelease(read("out/release.yml"));
-      } catch (err) {
-        throw new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
-      }
-      const procfile = readInsideTree(work, "droplet/app/Procfile");
-      if (procfile !== null) processTypes = { ...processTypes, ...parseProcfile(procfile) };
-      const startCommand = job.startCommand || processTypes.web || "";
-      if (!startCommand) {
+      const result = readLifecycleOutputs((rel) => readInsideTree(work, `out/${rel}`), readInsideTree(work, "droplet/app/Procfile"), job);
+      const { detectedBuildpack, buildpackName, startCommand, processTypes } = result;
+      if (!processTypes.web) {
         hooks.onLine("ERR", "No start command specified by buildpack or via Procfile.");
         hooks.onLine("ERR", "App will not start unless a command is provided at runtime.");
       }
-      writeFileSync(join(droplet, "staging_info.yml"), stagingInfo(detectedBuildpack, startCommand));
+      writeFileSync(join(droplet, "staging_info.yml"), result.stagingInfo);
       checkpoint();
       hooks.onLine("OUT", "Uploading droplet...");
-      const packed = await packTree(droplet, job.dropletPath, opts.gzipLevel);
+      // Unchanged deps subtrees (runtimes hard-linked from the cache) reuse their compressed bytes.
+      const packed = await packTree(droplet, job.dropletPath, opts.gzipLevel, { memberCache: join(opts.workRoot, "..", "droplet-members") });
       hooks.onLine("OUT", `Uploaded droplet (${sizeText(packed.size)})`);
       return {
         droplet: packed,
@@ -248,6 +243,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): StagingExecutor
         dispose: () => discard(work),
       };
     } catch (err) {
+      seeded?.restore();
       discard(work);
       rmSync(job.dropletPath, { force: true });
       if (err instanceof StagingError) throw err;

@@ -1,9 +1,11 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log/index.ts";
 import { StagingRequest, type LogLine, type LogSink, type StagingRequestInput, type StagingResult } from "../model/index.ts";
 import type { BlobStore } from "../store/index.ts";
 import type { Buildpack, BuildpackStore } from "./buildpack-store.ts";
+import { builtinAlias } from "./builtin-buildpacks.ts";
 import { NO_BUILDPACK_DETECTED, StagingError } from "./errors.ts";
 import type { JobBuildpack, StagingExecutor } from "./executor.ts";
 import { stagingEnv } from "./staging-env.ts";
@@ -22,6 +24,13 @@ export interface StagerOptions {
   nowNs?: () => bigint;
   /** Milliseconds, for durations. */
   nowMs?: () => number;
+  /**
+   * Issues the token a staging fetches runtimes with (EIRINI_RUNTIMES_TOKEN;
+   * the executor adds EIRINI_RUNTIMES_URL, the address it reaches the appliance at).
+   */
+  runtimeToken?: (stagingGuid: string, ttlSec: number) => string;
+  /** More environment for every staging's runtime access (e.g. EIRINI_RUNTIMES_SOCKET). */
+  runtimeEnv?: () => Record<string, string>;
 }
 
 export interface StageOptions {
@@ -66,7 +75,11 @@ export function createStager(o: StagerOptions): Stager {
   mkdirSync(o.cacheRoot, { recursive: true });
 
   function resolve(req: StagingRequest): { list: JobBuildpack[]; detect: boolean } {
-    const byName = (name: string) => o.buildpacks.get(name) ?? (name.endsWith("_buildpack") ? o.buildpacks.get(name.slice(0, -"_buildpack".length)) : null);
+    // Old short names of the built-ins (`nodejs`, `procfile`) still name them.
+    const byName = (name: string) => {
+      const alias = builtinAlias(name);
+      return o.buildpacks.get(name) ?? (alias ? o.buildpacks.get(alias) : null) ?? (name.endsWith("_buildpack") ? o.buildpacks.get(name.slice(0, -"_buildpack".length)) : null);
+    };
     const job = (bp: Buildpack): JobBuildpack => ({ name: bp.name, source: { zip: o.buildpacks.zipPath(bp)! } });
     if (req.buildpacks.length > 0) {
       for (const ref of req.buildpacks) {
@@ -91,7 +104,11 @@ export function createStager(o: StagerOptions): Stager {
     }
     let appGuid = typeof input?.app_guid === "string" && input.app_guid ? input.app_guid : "unknown";
     let lastTs = 0n;
+    // A buildpack's own "**ERROR** <reason>" line (libbuildpack's and ours) says why it failed better than its exit status.
+    let reason = "";
     const emit = (stream: "OUT" | "ERR", message: string) => {
+      const m = /\*\*ERROR\*\*\s*(.+)$/.exec(message);
+      if (m) reason = m[1]!.trim();
       let ts = nowNs();
       if (ts <= lastTs) ts = lastTs + 1n;
       lastTs = ts;
@@ -142,7 +159,7 @@ export function createStager(o: StagerOptions): Stager {
           package: source,
           buildpacks: list,
           detect,
-          env,
+          env: o.runtimeToken ? { ...env, ...o.runtimeEnv?.(), EIRINI_RUNTIMES_TOKEN: o.runtimeToken(req.staging_guid, req.timeout_ms / 1000 + 60) } : env,
           startCommand: req.start_command,
           limits: { timeoutMs: req.timeout_ms, memoryBytes: req.memory_mb * MB, diskBytes: req.disk_mb * MB },
           ...(existsSync(cacheDir) ? { cacheDir } : {}),
@@ -178,7 +195,8 @@ export function createStager(o: StagerOptions): Stager {
     };
 
     const result = run().catch((err: unknown) => {
-      const e = err instanceof StagingError ? err : new StagingError("StagerError", `staging failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      let e = err instanceof StagingError ? err : new StagingError("StagerError", `staging failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      if (reason && e.code === "BuildpackCompileFailed") e = new StagingError(e.code, `${e.message}: ${reason}`, { cause: e });
       emit("ERR", `Staging failed: ${e.message}`);
       o.logger?.info("staging failed", { app_guid: appGuid, code: e.code, reason: e.message });
       throw e;
@@ -205,6 +223,7 @@ function keepCache(fresh: string, dest: string): void {
     renameSync(incoming, dest);
   } finally {
     rmSync(incoming, { recursive: true, force: true });
-    rmSync(outgoing, { recursive: true, force: true });
+    // The old cache (maybe 100s of MB of runtimes) goes in the background: the staging's result need not wait.
+    void rm(outgoing, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -28,11 +28,44 @@ export function stagingEnv(req: StagingRequest): Record<string, string> {
     uris: [],
     version: req.staging_guid,
   };
+  const vcapServices = req.environment.VCAP_SERVICES ?? "{}";
+  const databaseUrl = databaseUrlOf(vcapServices);
   return {
     ...req.environment,
+    // Diego's builder sets DATABASE_URL from the first bound service whose credentials.uri is MySQL or PostgreSQL.
+    ...(databaseUrl && !req.environment.DATABASE_URL ? { DATABASE_URL: databaseUrl } : {}),
     CF_STACK: req.stack,
     MEMORY_LIMIT: `${req.memory_mb}m`,
     VCAP_APPLICATION: req.environment.VCAP_APPLICATION ?? JSON.stringify(vcapApplication),
-    VCAP_SERVICES: req.environment.VCAP_SERVICES ?? "{}",
+    VCAP_SERVICES: vcapServices,
   };
+}
+
+const DB_SCHEMES: Record<string, string> = { mysql: "mysql2", mysql2: "", postgres: "", postgresql: "postgres" };
+
+/** buildpackapplifecycle's databaseuri: mysql -> mysql2, postgresql -> postgres, others ignored. */
+export function databaseUrlOf(vcapServices: string): string {
+  let data: unknown;
+  try {
+    data = JSON.parse(vcapServices);
+  } catch {
+    return "";
+  }
+  if (!data || typeof data !== "object") return "";
+  const uris: string[] = [];
+  for (const list of Object.values(data as Record<string, unknown>)) {
+    if (!Array.isArray(list)) continue;
+    for (const svc of list) {
+      const uri = (svc as { credentials?: { uri?: unknown } } | null)?.credentials?.uri;
+      if (typeof uri === "string" && uri) uris.push(uri);
+    }
+  }
+  for (const uri of uris) {
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(uri);
+    if (!m) continue;
+    const mapped = DB_SCHEMES[m[1]!];
+    if (mapped === undefined) continue;
+    return `${mapped || m[1]}:${m[2]}`;
+  }
+  return "";
 }

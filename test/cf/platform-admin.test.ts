@@ -56,7 +56,10 @@ describeCf("real cf CLI: platform commands without apps", () => {
 
   test("buildpacks lists the built-ins with positions; create, update, rename, delete go through the API", async () => {
     const before = await s.ok(["buildpacks"]);
-    for (const name of ["staticfile", "nodejs", "procfile", "binary"]) expect(before.stdout).toMatch(new RegExp(`^\\d+\\s+${name}\\s`, "m"));
+    // CF's names in CF's order (cf-deployment's: staticfile, ruby, nodejs, go, python, binary).
+    for (const [i, name] of ["staticfile_buildpack", "ruby_buildpack", "nodejs_buildpack", "go_buildpack", "python_buildpack", "binary_buildpack"].entries()) {
+      expect(before.stdout).toMatch(new RegExp(`^${i + 1}\\s+${name}\\s`, "m"));
+    }
     await s.ok(["create-buildpack", "my-bp", buildpackDir("one"), "1"]);
     type Bp = { name: string; position: number; state: string; filename: string; enabled: boolean; locked: boolean; guid: string };
     let bps = (await s.api<List<Bp>>("/v3/buildpacks")).body.resources;
@@ -91,9 +94,9 @@ describeCf("real cf CLI: platform commands without apps", () => {
     expect(bps.some((b) => b.name === "our-bp")).toBe(false);
     expect(bps.map((b) => b.position).sort((a, b) => a - b)).toEqual(bps.map((_, i) => i + 1));
 
-    const dup = await s.cf(["create-buildpack", "staticfile", buildpackDir("dup"), "1"]);
+    const dup = await s.cf(["create-buildpack", "staticfile_buildpack", buildpackDir("dup"), "1"]);
     expect(dup.code).toBe(1);
-    expect(dup.out).toContain("Buildpack with name 'staticfile' already exists");
+    expect(dup.out).toContain("Buildpack with name 'staticfile_buildpack' already exists");
 
     // A zip that is no buildpack is refused with CF's error, and nothing is left behind.
     const bad = tempDir("eirini-cf-badbp-");

@@ -48,5 +48,5 @@ test("the compiled binary serves readiness, the API root and the embedded web UI
   }
   const list = run(["buildpacks", "list", "--data-dir", dir]);
   expect(list.code).toBe(0);
-  for (const bp of ["binary", "procfile", "staticfile", "nodejs"]) expect(list.out).toContain(bp);
+  for (const bp of ["binary_buildpack", "python_buildpack", "staticfile_buildpack", "nodejs_buildpack", "go_buildpack", "ruby_buildpack"]) expect(list.out).toContain(bp);
 });

@@ -95,12 +95,12 @@ describe("BuildpackStore", () => {
 
   test("built-ins are installed once, in order, and an admin's deletion is respected on the next start", async () => {
     expect(await installBuiltinBuildpacks(bps, store.settings)).toEqual(BUILTIN_BUILDPACKS.map((b) => b.name));
-    expect(bps.list().map((b) => b.name)).toEqual(["staticfile", "nodejs", "procfile", "binary"]);
+    expect(bps.list().map((b) => b.name)).toEqual(["staticfile_buildpack", "ruby_buildpack", "nodejs_buildpack", "go_buildpack", "python_buildpack", "binary_buildpack"]);
     const digests = bps.list().map((b) => b.blob_digest);
     expect(await installBuiltinBuildpacks(bps, store.settings)).toEqual([]);
     expect(bps.list().map((b) => b.blob_digest)).toEqual(digests);
-    bps.delete("procfile");
+    bps.delete("go_buildpack");
     expect(await installBuiltinBuildpacks(bps, store.settings)).toEqual([]);
-    expect(bps.get("procfile")).toBeNull();
+    expect(bps.get("go_buildpack")).toBeNull();
   });
 });

@@ -20,7 +20,7 @@ test("eirini stage streams the log and writes the droplet; the data dir keeps no
   const r = await cli("stage", app, "-o", out, "--data-dir", dataDir, "--env", "A=B");
   expect(r.err).toEqual([]);
   expect(r.code).toBe(0);
-  expect(r.out).toContain("-----> Detecting among buildpacks: staticfile, nodejs, procfile, binary");
+  expect(r.out).toContain("-----> Detecting among buildpacks: staticfile_buildpack, ruby_buildpack, nodejs_buildpack, go_buildpack, python_buildpack, binary_buildpack");
   expect(r.out.some((l) => l.startsWith("-----> Node.js"))).toBe(true);
   const hash = new Bun.CryptoHasher("sha256").update(readFileSync(out)).digest("hex");
   expect(r.out).toContain(`sha256:             ${hash}`);
@@ -49,7 +49,7 @@ test("eirini buildpacks add, list, lock, disable, delete; bad input is one clear
   const list = await cli("buildpacks", "list", "--data-dir", dataDir);
   expect(list.out[0]).toMatch(/^position\s+name\s+stack\s+enabled\s+locked\s+filename$/);
   expect(list.out[1]).toMatch(/^1\s+mine\s+false\s+true\s+mybp$/);
-  expect(list.out.slice(2).map((l) => l.split(/\s+/)[1])).toEqual(["staticfile", "nodejs", "procfile", "binary"]);
+  expect(list.out.slice(2).map((l) => l.split(/\s+/)[1])).toEqual(["staticfile_buildpack", "ruby_buildpack", "nodejs_buildpack", "go_buildpack", "python_buildpack", "binary_buildpack"]);
   const dup = await cli("buildpacks", "add", "mine", bp, "--data-dir", dataDir);
   expect(dup).toMatchObject({ code: 1, err: ['eirini buildpacks: buildpack "mine" already exists'] });
   expect((await cli("buildpacks", "add", "bad/name", bp, "--data-dir", dataDir)).code).toBe(1);

@@ -48,7 +48,7 @@ describe("Stager with the built-in buildpacks", () => {
     const h = staging.stager.stage({ staging_guid: "stg-node", app_guid: "app-node", app_name: "hello" }, { dir: app }, { subscribers: [(l) => seen.push(l)] });
     const r = await h.result;
     expect(r.detected_buildpack).toBe("nodejs");
-    expect(r.buildpack_name).toBe("nodejs");
+    expect(r.buildpack_name).toBe("nodejs_buildpack");
     expect(r.start_command).toBe("node server.js");
     expect(r.droplet_hash).toMatch(/^[a-f0-9]{64}$/);
     const tgz = store.blobs.path(`sha256:${r.droplet_hash}`);
@@ -81,13 +81,13 @@ describe("Stager with the built-in buildpacks", () => {
     site.stop();
   });
 
-  test("a Procfile app stages with procfile; binary is used only when named", async () => {
+  test("a Procfile app stages with binary_buildpack (the old procfile), detected last", async () => {
     const app = writeTree(fresh(), { Procfile: "web: ./serve\n", serve: "#!/bin/sh\nexec python3 -m http.server \"$PORT\"\n" });
     const auto = await staging.stager.stage({ staging_guid: "stg-proc", app_guid: "app-proc" }, { dir: app }).result;
-    expect(auto.buildpack_name).toBe("procfile");
+    expect(auto.buildpack_name).toBe("binary_buildpack");
     expect(auto.start_command).toBe("./serve");
     const named = await staging.stager.stage({ staging_guid: "stg-bin", app_guid: "app-proc", buildpacks: [{ name: "binary_buildpack", skip_detect: true }], start_command: "./serve --flag" }, app).result;
-    expect(named.buildpack_name).toBe("binary");
+    expect(named.buildpack_name).toBe("binary_buildpack");
     expect(named.start_command).toBe("./serve --flag");
     expect(named.process_types).toEqual({ web: "./serve" });
   });
@@ -96,7 +96,7 @@ describe("Stager with the built-in buildpacks", () => {
     const app = writeTree(fresh(), { serve: "#!/bin/sh\nexec sleep 1\n" });
     const lines: string[] = [];
     const r = await staging.stager.stage({ staging_guid: "stg-bin-noproc", app_guid: "app-bin", buildpacks: [{ name: "binary_buildpack", skip_detect: true }], start_command: "./serve" }, { dir: app }, { subscribers: [(l) => lines.push(`${l.stream} ${l.message}`)] }).result;
-    expect(r.buildpack_name).toBe("binary");
+    expect(r.buildpack_name).toBe("binary_buildpack");
     expect(lines.filter((l) => /cannot open|No such file/.test(l))).toEqual([]);
   });
 
@@ -111,7 +111,7 @@ describe("Stager with the built-in buildpacks", () => {
       { subscribers: [(l) => seen.push(l.message)] },
     ).result;
     expect(seen).toContain("-----> tools supplied at 0");
-    expect(r.buildpack_name).toBe("nodejs");
+    expect(r.buildpack_name).toBe("nodejs_buildpack");
     expect(r.start_command).toBe("node main.js");
     const list = Bun.spawnSync(["tar", "tzf", store.blobs.path(`sha256:${r.droplet_hash}`)]).stdout.toString();
     expect(list).toContain("./deps/0/env.sh");
@@ -154,11 +154,11 @@ describe("Stager with the built-in buildpacks", () => {
   test("unknown, disabled and URL buildpacks, and invalid requests, are refused", async () => {
     const app = writeTree(fresh(), { "x.txt": "" });
     expect((await failure(staging.stager.stage({ staging_guid: "u1", app_guid: "a1", buildpacks: [{ name: "nope", skip_detect: true }] }, app).result)).message).toBe('buildpack "nope" not found');
-    staging.buildpacks.update("procfile", { enabled: false });
+    staging.buildpacks.update("binary_buildpack", { enabled: false });
     try {
       expect((await failure(staging.stager.stage({ staging_guid: "u2", app_guid: "a1", buildpacks: [{ name: "procfile", skip_detect: true }] }, app).result)).message).toBe('buildpack "procfile" is disabled');
     } finally {
-      staging.buildpacks.update("procfile", { enabled: true });
+      staging.buildpacks.update("binary_buildpack", { enabled: true });
     }
     expect((await failure(staging.stager.stage({ staging_guid: "u3", app_guid: "a1", buildpacks: [{ name: "https://github.com/x/y", url: "https://github.com/x/y", skip_detect: true }] }, app).result)).code).toBe("BuildpackNotFound");
     expect((await failure(staging.stager.stage({ staging_guid: "u4", app_guid: "../evil" }, app).result)).message).toContain("not a guid");

@@ -1,6 +1,7 @@
 import type { Command } from "../command.ts";
 import { appCommand, appsCommand } from "./client-apps.ts";
 import { buildpacksCommand } from "./buildpacks.ts";
+import { runtimesCommand } from "./runtimes.ts";
 import { envCommand, setEnvCommand, unsetEnvCommand } from "./client-env.ts";
 import { deleteCommand, restartCommand, startCommand, stopCommand } from "./client-lifecycle.ts";
 import { loginCommand } from "./client-login.ts";
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   imageCommand,
   stageCommand,
   buildpacksCommand,
+  runtimesCommand,
   // Client commands: talk to a CF V3 API over HTTP like any client.
   loginCommand,
   targetCommand,

@@ -58,12 +58,16 @@ export const stageCommand: Command = {
     const source = resolve(ctx.positionals[0]!);
     const config = configFromFlags(ctx);
     const store = openStore(config.dataDir);
+    // The data dir's runtime store is served to the staging on a loopback port of its own (buildpacks fetch node, python, ... from it).
+    let close = () => {};
     try {
       const staging = createStaging({
         store,
         config,
         logSink: { append: (l) => (l.stream === "ERR" ? ctx.io.err(l.message) : ctx.io.out(l.message)) },
+        tokenKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
       });
+      close = staging.close;
       await installBuiltinBuildpacks(staging.buildpacks, store.settings);
       const appGuid = `cli-${new Bun.CryptoHasher("sha256").update(source).digest("hex").slice(0, 32)}`;
       const handle = staging.stager.stage(
@@ -108,6 +112,7 @@ export const stageCommand: Command = {
       ctx.io.out(`start command:      ${result.start_command || "(none)"}`);
       return 0;
     } finally {
+      close();
       store.close();
     }
   },

@@ -13,6 +13,8 @@ export function instanceIndex(podName: string | undefined): string | undefined {
 }
 
 export const PROFILE_SCRIPT = [
+  // CF's launcher sets DEPS_DIR: buildpacks' profile.d scripts find their runtimes through it.
+  'export DEPS_DIR="${DEPS_DIR:-${EIRINI_HOME_DIR:-/home/vcap}/deps}"',
   'cd "${EIRINI_APP_DIR:-/home/vcap/app}" 2>/dev/null || true',
   'for f in "${EIRINI_HOME_DIR:-/home/vcap}"/profile.d/*.sh "${EIRINI_APP_DIR:-/home/vcap/app}"/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done',
   'exec /bin/sh -c "$1"',

@@ -29,6 +29,8 @@ const SUPERVISE = [
 const supervise = (run: string) => SUPERVISE.map((l) => l.replace("__RUN__", run));
 
 const PROFILE = [
+  // CF's launcher sets DEPS_DIR: buildpacks' profile.d scripts find their runtimes through it ($DEPS_DIR/<index>/...).
+  'export DEPS_DIR="${DEPS_DIR:-/home/vcap/deps}"',
   "cd /home/vcap/app 2>/dev/null || true",
   'for f in /home/vcap/profile.d/*.sh /home/vcap/app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done',
 ];

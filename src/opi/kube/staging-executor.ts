@@ -195,7 +195,8 @@ export function createKubeStagingExecutor(o: KubeStagingExecutorOptions): KubeSt
           transferUrl: `${base}${TRANSFER_PREFIX}/${encodeURIComponent(job.id)}`,
           token: o.transfers.token(job.id, job.limits.timeoutMs / 1000 + 60),
           mode: job.detect ? "detect" : "named",
-          env: job.env,
+          // Runtimes (node, python, ...) come from the appliance too, at the address the pod reaches it (st8ge/runtimes).
+          env: job.env.EIRINI_RUNTIMES_TOKEN ? { EIRINI_RUNTIMES_URL: `${base}/st8ge/runtimes`, ...job.env } : job.env,
           limits: job.limits,
           ...(o.podLabels ? { podLabels: o.podLabels } : {}),
           ...(pullSecret ? { pullSecret } : {}),

@@ -1,15 +1,14 @@
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { builderScript, packTree, StagingError, UnsafeArchiveError, unpackSource, type StagingJob } from "../../st8ge/index.ts";
+import { builderScript, buildpackCacheKey, packTree, StagingError, UnsafeArchiveError, unpackSource, type StagingJob } from "../../st8ge/index.ts";
 
 function sizeText(bytes: number): string {
   const MB = 1024 * 1024;
   return bytes >= MB ? `${(bytes / MB).toFixed(1)}M` : `${Math.max(1, Math.round(bytes / 1024))}K`;
 }
 
-function cacheKey(name: string): string {
-  return new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 32);
-}
+// Diego's cache dir names (xxhash64 of the buildpack key), the same as local staging's.
+const cacheKey = buildpackCacheKey;
 
 /**
  * Builds what a staging pod downloads, on the appliance: the app package and

@@ -1,4 +1,4 @@
-import { lifecycleError as sharedLifecycleError, parseProcfile, parseRelease, readInsideTree, StagingError, stagingInfo, type StagingJob } from "../../st8ge/index.ts";
+import { lifecycleError as sharedLifecycleError, readInsideTree, readLifecycleOutputs, StagingError, type StagingJob } from "../../st8ge/index.ts";
 
 /** What the lifecycle decided, read from the result a staging pod uploaded. */
 export interface LifecycleResult {
@@ -32,19 +32,12 @@ export function lifecycleError(status: string, job: Pick<StagingJob, "buildpacks
 export function readLifecycleResult(dir: string, job: Pick<StagingJob, "buildpacks" | "detect" | "startCommand">): LifecycleResult | StagingError {
   const exit = read(dir, "out/exit")?.trim() ?? "";
   if (exit !== "0") return lifecycleError(read(dir, "out/status") ?? "", job, exit);
-  const final = Number(read(dir, "out/chosen")?.trim());
-  const buildpack = job.buildpacks[final];
-  if (!buildpack) return new StagingError("StagerError", "staging result names no buildpack");
-  const buildpackName = buildpack.name;
-  const detectedBuildpack = (job.detect ? read(dir, "out/detect")?.trim() : "") || buildpackName;
-  let processTypes: Record<string, string>;
+  // Diego's rules (launch.yml, release, Procfile as YAML, config.yml metadata) are st8ge's, shared with the local executor.
   try {
-    processTypes = parseRelease(read(dir, "out/release.yml") ?? "");
+    const r = readLifecycleOutputs((rel) => read(dir, `out/${rel}`), read(dir, "droplet/app/Procfile"), job);
+    return { detectedBuildpack: r.detectedBuildpack, buildpackName: r.buildpackName, startCommand: r.startCommand, processTypes: r.processTypes, stagingInfo: r.stagingInfo };
   } catch (err) {
-    return new StagingError("BuildpackReleaseFailed", `buildpack ${buildpackName}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof StagingError) return err;
+    throw err;
   }
-  const procfile = read(dir, "droplet/app/Procfile");
-  if (procfile !== null) processTypes = { ...processTypes, ...parseProcfile(procfile) };
-  const startCommand = job.startCommand || processTypes.web || "";
-  return { detectedBuildpack, buildpackName, startCommand, processTypes, stagingInfo: stagingInfo(detectedBuildpack, startCommand) };
 }

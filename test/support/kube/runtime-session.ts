@@ -10,7 +10,7 @@ import { CF7_BIN, haveCf7, type CfResult } from "../cf-cli.ts";
 import { compiledEirini } from "../compiled-binary.ts";
 import { startContainerd, type Containerd } from "../containerd.ts";
 import { createNetns, type Netns } from "../netns.ts";
-import { STACK_CACHE, standInStack } from "../stack-rootfs.ts";
+import { STACK_CACHE, standInStack, type StackFlavour } from "../stack-rootfs.ts";
 import { tempDir } from "../tmp.ts";
 import { startKubeEmulator, type KubeEmulator } from "./index.ts";
 import { RuntimeKubelet } from "./runtime-kubelet.ts";
@@ -48,11 +48,11 @@ export interface RuntimeSession {
 
 export const RUNTIME_NS = "cf-apps";
 
-/** The stand-in node stack as a rootfs tarball, built once next to the stack cache. */
-async function stackTarball(): Promise<string | { skip: string }> {
-  const stack = await standInStack("node");
+/** The stand-in stack (node by default) as a rootfs tarball, built once next to the stack cache. */
+async function stackTarball(flavour: StackFlavour = "node"): Promise<string | { skip: string }> {
+  const stack = await standInStack(flavour);
   if (!stack.rootfs) return { skip: `no stand-in stack: ${stack.reason}` };
-  const tar = join(STACK_CACHE, "bookworm-node-v1.rootfs.tar");
+  const tar = join(STACK_CACHE, `bookworm-${flavour}-v1.rootfs.tar`);
   if (existsSync(tar)) return tar;
   const tmp = `${tar}.${process.pid}.tmp`;
   const r = Bun.spawnSync(["tar", "-C", stack.rootfs, "--exclude=./.complete", "-cf", tmp, "."], { stderr: "pipe" });
@@ -71,9 +71,13 @@ async function freePort(host: string): Promise<number> {
   return port;
 }
 
-export async function startRuntimeSession(opts: { stack?: string } = {}): Promise<RuntimeSession | { skip: string }> {
+/**
+ * `flavour`: which stand-in stack ("bare" has no node, python, ruby or go);
+ * `beforeStart`: runs on the data dir before the appliance starts (e.g. `eirini runtimes add`).
+ */
+export async function startRuntimeSession(opts: { stack?: string; flavour?: StackFlavour; beforeStart?: (dataDir: string) => Promise<void> } = {}): Promise<RuntimeSession | { skip: string }> {
   if (!haveCf7) return { skip: `the cf CLI is not at ${CF7_BIN}` };
-  const tar = await stackTarball();
+  const tar = await stackTarball(opts.flavour);
   if (typeof tar !== "string") return tar;
   const containerd = await startContainerd();
   if ("skip" in containerd) return containerd;
@@ -130,6 +134,7 @@ export async function startRuntimeSession(opts: { stack?: string } = {}): Promis
         sink: { fullPassIntervalMs: 3_600_000 },
       }),
     );
+    await opts.beforeStart?.(dataDir);
     eirini = await startEirini(["--host", hostIp, "--port", String(port), "--data-dir", dataDir, "--config", configFile], { EIRINI_BIN: compiledEirini(), EIRINI_ADMIN_PASSWORD: password }, 60_000);
     const url = eirini.url;
     const cfHome = tempDir("eirini-runtime-cf-");
