@@ -57,7 +57,7 @@ export function parseScope(scope: string): Access | null {
  * Registry authentication: Basic credentials (store users by scope, plus the
  * pull-only account) and bearer tokens issued by `/v2/token`. Verified Basic
  * headers are remembered briefly by hash, so a pull does not pay for an
- * argon2 check on every request; failures are never cached.
+ * password check on every request; failures are never cached.
  */
 export class RegistryAuth {
   private readonly basicCache = new Map<string, { principal: Principal; until: number }>();

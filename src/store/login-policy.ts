@@ -4,7 +4,7 @@
  * - Lockout, as UAA's default policy: 5 failed logins of one user within 5
  *   minutes lock that user for 5 minutes; while locked, even the right
  *   password is refused, and nothing is hashed.
- * - A bounded hash queue: each argon2 check holds ~64 MB for its length, so
+ * - A bounded hash queue: each check costs CPU (bcrypt; older argon2 hashes ~64 MB), so
  *   at most `maxConcurrent` run at once, whatever the number of requests.
  * - Per-client fairness and a per-client cap: waiting checks are taken from
  *   the clients in turn, so a flood from one client delays another client's

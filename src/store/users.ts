@@ -44,7 +44,7 @@ export class UserRepo {
   }
 
   async create(username: string, password: string, scopes: string[]): Promise<User> {
-    const hash = await this.policy.hash("internal", () => Bun.password.hash(password, { algorithm: "argon2id" }));
+    const hash = await this.policy.hash("internal", () => hashPassword(password));
     const user: User = { guid: crypto.randomUUID(), username, scopes, created_at: new Date().toISOString() };
     this.db
       .query("INSERT INTO users (guid, username, password_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)")
@@ -59,7 +59,7 @@ export class UserRepo {
 
   /** Replaces the password hash (same slow hash as create). False when the user is gone. */
   async setPassword(guid: string, password: string): Promise<boolean> {
-    const hash = await this.policy.hash("internal", () => Bun.password.hash(password, { algorithm: "argon2id" }));
+    const hash = await this.policy.hash("internal", () => hashPassword(password));
     return this.db.query("UPDATE users SET password_hash = ? WHERE guid = ?").run(hash, guid).changes > 0;
   }
 
@@ -88,6 +88,11 @@ export class UserRepo {
       // A right password that finished after parallel failures locked the user is still refused.
       this.policy.assertNotLocked(username);
       this.policy.recordSuccess(username);
+      // Hashes made before the switch to bcrypt (argon2id, ~64 MB per check) are replaced on the next good login.
+      if (!row.password_hash.startsWith("$2")) {
+        const upgraded = await this.policy.hash("internal", () => hashPassword(password));
+        this.db.query("UPDATE users SET password_hash = ? WHERE guid = ? AND password_hash = ?").run(upgraded, row.guid, row.password_hash);
+      }
       return toUser(row);
     }
     this.policy.recordFailure(username);
@@ -105,10 +110,21 @@ export class UserRepo {
   }
 }
 
+/**
+ * bcrypt with cost 10, as UAA stores passwords: slow enough against guessing, and a check holds a few
+ * KB, where argon2id's default holds 64 MB for its length. A flood of logins therefore costs CPU (bounded
+ * by the hash queue in login-policy.ts), not memory: 50 concurrent bad logins measured ~300 MB of RSS
+ * under load with argon2id (over the 250 MB bar of issue 13) and stay near the idle figure with bcrypt.
+ * (Bun pre-hashes passwords over bcrypt's 72-byte limit, so long passwords keep all their bytes.)
+ */
+function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "bcrypt", cost: 10 });
+}
+
 // Verifying against a throwaway hash keeps unknown-user logins as slow as wrong-password ones.
 let dummy: Promise<string> | undefined;
 function dummyHash(): Promise<string> {
-  return (dummy ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" }));
+  return (dummy ??= hashPassword(crypto.randomUUID()));
 }
 
 function toUser(row: UserRow): User {

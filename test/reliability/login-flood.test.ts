@@ -7,7 +7,7 @@ import { cleanupTempDirs, tempDir } from "../support/tmp.ts";
 
 /**
  * Issue 13, item 5, with the real binary: 50 concurrent bad logins (each an
- * argon2 check of ~64 MB) from one client keep RSS under 250 MB, and another
+ * password check) from one client keep RSS under 250 MB, and another
  * client's valid login is served in its turn, not after the flood.
  */
 const PASSWORD = "login-flood-pw";

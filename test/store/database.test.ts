@@ -86,11 +86,25 @@ describe("migrate", () => {
 });
 
 describe("openStore", () => {
+  test("an argon2id hash from before the switch to bcrypt still verifies, and is replaced by bcrypt on that login", async () => {
+    const store = openStore(tempDir());
+    await store.users.create("old", "placeholder", ["openid"]);
+    const argon = await Bun.password.hash("old-pass", { algorithm: "argon2id" });
+    store.db.query("UPDATE users SET password_hash = ? WHERE username = 'old'").run(argon);
+    expect(await store.users.verify("old", "wrong")).toBeNull();
+    expect((store.db.query("SELECT password_hash FROM users WHERE username = 'old'").get() as { password_hash: string }).password_hash).toBe(argon);
+    expect(await store.users.verify("old", "old-pass")).not.toBeNull();
+    const now = (store.db.query("SELECT password_hash FROM users WHERE username = 'old'").get() as { password_hash: string }).password_hash;
+    expect(now.startsWith("$2b$")).toBe(true);
+    expect(await store.users.verify("old", "old-pass")).not.toBeNull();
+    store.close();
+  });
+
   test("users are stored hashed and verified", async () => {
     const store = openStore(tempDir());
     await store.users.create("alice", "s3cret-pass", ["openid"]);
     const row = store.db.query("SELECT password_hash FROM users WHERE username = 'alice'").get() as { password_hash: string };
-    expect(row.password_hash.startsWith("$argon2id$")).toBe(true);
+    expect(row.password_hash.startsWith("$2b$")).toBe(true);
     expect(row.password_hash).not.toContain("s3cret-pass");
     expect((await store.users.verify("alice", "s3cret-pass"))?.scopes).toEqual(["openid"]);
     expect(await store.users.verify("alice", "wrong")).toBeNull();
