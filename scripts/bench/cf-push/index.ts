@@ -16,6 +16,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { answers200, until } from "../poll.ts";
 import { fmt, median, percentile, printTable } from "../table.ts";
 
 const ROOT = join(import.meta.dir, "../../..");
@@ -35,26 +36,6 @@ const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), "eirini-bench-cf-push-"));
   tmp.push(d);
   return d;
-};
-
-async function until<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 2): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const v = await probe();
-    if (v) return v;
-    await Bun.sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-const answers = async (url: string) => {
-  try {
-    const res = await fetch(url);
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
 };
 
 const dataDir = tempDir();
@@ -88,7 +69,7 @@ async function timedPush(cmd: string[], env: Record<string, string | undefined>,
   const t0 = performance.now();
   const r = await run(cmd, env);
   if (r.code !== 0) throw new Error(`${cmd.slice(0, 3).join(" ")} failed (${r.code}): ${r.out}`);
-  await until(() => answers(url), `${url} to answer`, 30_000, 1);
+  await until(() => answers200(url), `${url} to answer`, 30_000, 1);
   return performance.now() - t0;
 }
 

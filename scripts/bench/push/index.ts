@@ -14,6 +14,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { answers200, until } from "../poll.ts";
 import { fmt, median, percentile, printTable } from "../table.ts";
 
 const ROOT = join(import.meta.dir, "../../..");
@@ -28,27 +29,6 @@ const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), "eirini-bench-push-"));
   tmp.push(d);
   return d;
-};
-
-/** Polls `probe` every `everyMs` until it yields a value; fails after `timeoutMs`. */
-async function until<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 2): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const v = await probe();
-    if (v) return v;
-    await Bun.sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-const ok = async (url: string) => {
-  try {
-    const res = await fetch(url);
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
 };
 
 async function freePort(): Promise<number> {
@@ -130,7 +110,7 @@ try {
     await until(
       async () => {
         if (failed !== undefined) throw new Error(`eirini push ${name} failed: ${failed}`);
-        return ok(url);
+        return answers200(url);
       },
       `${url} to answer 200`,
     );
@@ -147,7 +127,7 @@ try {
     const t0 = performance.now();
     const proc: Subprocess = Bun.spawn(["node", "server.js"], { cwd: APP_DIR, env: { ...process.env, PORT: String(p) }, stdout: "ignore", stderr: "ignore" });
     try {
-      await until(() => ok(`http://127.0.0.1:${p}/`), "node server.js to answer", 10_000, 1);
+      await until(() => answers200(`http://127.0.0.1:${p}/`), "node server.js to answer", 10_000, 1);
       direct.push(performance.now() - t0);
     } finally {
       proc.kill("SIGTERM");
