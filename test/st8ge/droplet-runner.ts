@@ -23,16 +23,30 @@ export interface RunningDroplet {
  * PORT set; resolves once it answers HTTP on that port.
  */
 export async function startDroplet(tgz: string, into: string, startCommand: string): Promise<RunningDroplet> {
+  const script = 'cd "$HOME" && for f in ../profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; exec /bin/sh -c "$START"';
+  return unpackAndServe(tgz, into, 15_000, (port) => ({
+    argv: ["/bin/sh", "-c", script],
+    env: { PATH: process.env.PATH!, HOME: join(into, "app"), PORT: String(port), START: startCommand },
+  }));
+}
+
+/**
+ * Unpacks `tgz` into `into`, starts what `launch(port)` names as its own
+ * process group on a free port, and resolves once it answers HTTP there
+ * (killing the group if it exits or never answers within `timeoutMs`).
+ */
+export async function unpackAndServe(
+  tgz: string,
+  into: string,
+  timeoutMs: number,
+  launch: (port: number) => { argv: string[]; env: Record<string, string>; cwd?: string },
+): Promise<RunningDroplet> {
   mkdirSync(into, { recursive: true });
   const x = Bun.spawnSync(["tar", "xzf", tgz, "-C", into]);
   if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr.toString()}`);
   const port = freePort();
-  const script = 'cd "$HOME" && for f in ../profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; exec /bin/sh -c "$START"';
-  const child: ChildProcess = spawn("/bin/sh", ["-c", script], {
-    env: { PATH: process.env.PATH!, HOME: join(into, "app"), PORT: String(port), START: startCommand },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const l = launch(port);
+  const child: ChildProcess = spawn(l.argv[0]!, l.argv.slice(1), { cwd: l.cwd, env: l.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   child.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
   child.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
@@ -52,7 +66,7 @@ export async function startDroplet(tgz: string, into: string, startCommand: stri
       } catch {
         return false;
       }
-    }, 15_000, "the app to answer HTTP");
+    }, timeoutMs, "the app to answer HTTP");
   } catch (err) {
     stop();
     throw err;
