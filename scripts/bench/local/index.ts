@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { httpAppFiles, HTTP_APP, putDroplet } from "../../../test/support/droplet.ts";
 import { fmt, median, percentile, printTable } from "../table.ts";
 import { runRouterBench } from "./router.ts";
+import { freePort, portOpen } from "../poll.ts";
 
 const RUNS = Number(process.env.RUNS ?? 15);
 const dataDir = mkdtempSync(join(tmpdir(), "eirini-bench-local-"));
@@ -39,23 +40,6 @@ function lrp(i: number, host: string): LRP {
     health_check_timeout_ms: 1000, start_timeout_ms: 60_000, placement_tags: [], volume_mounts: [], user_defined_annotations: {},
     last_updated: "1", lifecycle: { buildpack_lifecycle: { droplet_guid: "d", droplet_hash: hash, start_command: "" } },
   };
-}
-
-async function portOpen(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function freePort(): Promise<number> {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = l.port;
-  l.stop(true);
-  return p;
 }
 
 /** Baseline: the app's own start time, spawned directly and polled every millisecond. */

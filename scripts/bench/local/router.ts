@@ -24,6 +24,7 @@ import { createRouterPart } from "../../../src/router/index.ts";
 import { openStore } from "../../../src/store/index.ts";
 import { putDroplet } from "../../../test/support/droplet.ts";
 import { fmt, median, printTable } from "../table.ts";
+import { freePort, portOpen } from "../poll.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const WRK_SECONDS = Number(process.env.WRK_SECONDS ?? 3);
@@ -77,23 +78,6 @@ async function wrk(url: string, host?: string): Promise<WrkResult> {
     p99: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
     errors: non2xx + (socketErrors ? socketErrors.slice(1).reduce((n, x) => n + Number(x), 0) : 0),
   };
-}
-
-async function portOpen(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function freePort(): Promise<number> {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = l.port;
-  l.stop(true);
-  return p;
 }
 
 /** nginx-light with a temp prefix on a loopback port: one worker, upstream keepalive pool, streaming, access log. */
