@@ -151,13 +151,7 @@ export class ContainerExecutor implements Executor {
     for (const f of ["stdout", "stderr"]) closeSync(openSync(join(dir, f), "a"));
     const env = (ip: string): Record<string, string> => {
       const e: Record<string, string> = { PATH: "/usr/local/bin:/usr/bin:/bin", ...spec.env, HOME: `${HOME}/app`, TMPDIR: `${HOME}/tmp`, DEPS_DIR: `${HOME}/deps` };
-      // The network is the container's own: its address is what other parties see.
-      if (ip) {
-        e.CF_INSTANCE_IP = ip;
-        e.CF_INSTANCE_INTERNAL_IP = ip;
-        if (e.PORT) e.CF_INSTANCE_ADDR = `${ip}:${e.PORT}`;
-      }
-      return e;
+      return withInstanceAddress(e, ip);
     };
     let info: ContainerInfo;
     try {
@@ -209,12 +203,7 @@ export class ContainerExecutor implements Executor {
         e.CF_INSTANCE_PORT = String(appPort);
         e.CF_INSTANCE_PORTS = JSON.stringify([{ external: appPort, internal: appPort }]);
       }
-      if (ip) {
-        e.CF_INSTANCE_IP = ip;
-        e.CF_INSTANCE_INTERNAL_IP = ip;
-        if (e.PORT) e.CF_INSTANCE_ADDR = `${ip}:${e.PORT}`;
-      }
-      return e;
+      return withInstanceAddress(e, ip);
     };
     let info: ContainerInfo;
     try {
@@ -410,4 +399,14 @@ class ImageCache {
     }
     return p;
   }
+}
+
+/** The network is the container's own: its address (when it has one) is what other parties see. */
+function withInstanceAddress(e: Record<string, string>, ip: string): Record<string, string> {
+  if (ip) {
+    e.CF_INSTANCE_IP = ip;
+    e.CF_INSTANCE_INTERNAL_IP = ip;
+    if (e.PORT) e.CF_INSTANCE_ADDR = `${ip}:${e.PORT}`;
+  }
+  return e;
 }
